@@ -43,4 +43,9 @@ export interface VerifiedSignature {
 export interface Verifier {
   readonly method: VerificationMethod;
   verify(bundle: BundleJSON): Promise<VerifiedSignature>;
+  /**
+   * Optional: check a plain Sigstore bundle made over one file by the Sigstore CLIs (a message
+   * signature, no DSSE statement) against that file's SHA-256 digest. Only the sigstore method has it.
+   */
+  verifyFileBundle?(bundle: BundleJSON, fileSha256: Buffer): Promise<SignerInfo>;
 }
