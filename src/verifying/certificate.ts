@@ -1,0 +1,163 @@
+/**
+ * `certificate` verification (spec §5.2, with the TS recommendations): the path is built from
+ * the leaf through the bundle's untrusted intermediates (any order) to a self-signed trust anchor,
+ * linking certificates by verified signatures (names alone mislead: the reference test leaf has
+ * subject == issuer). The whole path must be valid now. Not checked: name constraints, policies,
+ * unknown critical extensions, revocation.
+ */
+import { X509Certificate, verify as verifySignature } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import { X509Certificate as ParsedCertificate } from '@sigstore/core';
+import { checkMaterialForMethod, parseBundle } from '../bundle/bundle.js';
+import { ecdsaHashForKey, legacyPae, pae } from '../bundle/dsse.js';
+import type { BundleJSON } from '../bundle/types.js';
+import { fail, isModelSealError } from '../errors.js';
+import { parsePemCertificates } from '../signing/certificate.js';
+import type { VerifiedSignature, Verifier } from './verifier.js';
+import { LEGACY_PAE_WARNING } from './key.js';
+
+export interface CertificateVerifierOptions {
+  /** PEM texts of the trust anchors (each may hold several); default: Node's bundled Mozilla roots. */
+  trustAnchors?: (string | Buffer)[];
+  /** The validation time; default: now. */
+  now?: Date;
+}
+
+const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
+const MAX_PATH_LENGTH = 10;
+
+interface Cert {
+  node: X509Certificate;
+  parsed: ParsedCertificate;
+}
+
+function toCert(node: X509Certificate): Cert {
+  return { node, parsed: ParsedCertificate.parse(node.raw) };
+}
+
+function untrusted(message: string): never {
+  throw fail('UNTRUSTED_SIGNER', message);
+}
+
+/**
+ * `issuer` signed `cert`: issuer name matches and the signature verifies with its key. Not
+ * X509Certificate.checkIssued: OpenSSL's version also rejects issuers without keyCertSign, which
+ * would refuse a self-signed leaf anchor; keyCertSign is checked on real issuers in checkPath.
+ */
+function issuedBy(cert: Cert, issuer: Cert): boolean {
+  try {
+    const namesMatch = cert.parsed.issuer.equals(issuer.parsed.subject) || cert.node.issuer === issuer.node.subject;
+    return namesMatch && cert.node.verify(issuer.node.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function isSelfSigned(cert: Cert): boolean {
+  return issuedBy(cert, cert);
+}
+
+function subjectOf(cert: Cert): string {
+  return cert.node.subject.split('\n').join(', ');
+}
+
+/**
+ * Depth-first search for leaf → ... → anchor. Any certificate may serve as an issuer, but the
+ * path must end at a self-signed certificate byte-identical to an anchor (no partial chains).
+ */
+function buildPath(leaf: Cert, intermediates: Cert[], anchors: Cert[]): Cert[] | undefined {
+  const isAnchor = (cert: Cert): boolean => anchors.some((a) => a.node.raw.equals(cert.node.raw)) && isSelfSigned(cert);
+  const candidates = [...intermediates, ...anchors];
+  const search = (path: Cert[]): Cert[] | undefined => {
+    const last = path[path.length - 1]!;
+    if (isAnchor(last)) return path;
+    if (path.length > MAX_PATH_LENGTH) return undefined;
+    for (const candidate of candidates) {
+      if (path.some((p) => p.node.raw.equals(candidate.node.raw))) continue;
+      if (!issuedBy(last, candidate)) continue;
+      const found = search([...path, candidate]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return search([leaf]);
+}
+
+function checkPath(path: Cert[], now: Date): void {
+  for (const [i, cert] of path.entries()) {
+    const role = i === 0 ? 'signing certificate' : `issuer certificate ${subjectOf(cert)}`;
+    if (now < cert.parsed.notBefore) untrusted(`the ${role} is not valid before ${cert.parsed.notBefore.toISOString()}`);
+    if (now > cert.parsed.notAfter) untrusted(`the ${role} expired on ${cert.parsed.notAfter.toISOString()}`);
+    if (i === 0) continue;
+    const constraints = cert.parsed.extBasicConstraints;
+    if (!constraints?.isCA) untrusted(`the ${role} is not a CA (basicConstraints CA:TRUE missing)`);
+    const keyUsage = cert.parsed.extKeyUsage;
+    if (keyUsage && !keyUsage.keyCertSign) untrusted(`the ${role} may not sign certificates (keyUsage lacks keyCertSign)`);
+    // Certificates between the leaf and this issuer, not counting self-issued ones (RFC 5280 §6.1.4).
+    const below = path.slice(1, i).filter((c) => c.node.subject !== c.node.issuer).length;
+    const pathLen = constraints.pathLenConstraint;
+    if (pathLen !== undefined && BigInt(below) > pathLen) untrusted(`the ${role} allows at most ${pathLen} intermediate certificates below it`);
+  }
+}
+
+function checkLeafUsage(leaf: Cert): void {
+  const digitalSignature = leaf.parsed.extKeyUsage?.digitalSignature ?? false;
+  const codeSigning = leaf.node.keyUsage?.includes(CODE_SIGNING_EKU) ?? false;
+  if (!digitalSignature && !codeSigning) {
+    untrusted('Signing certificate cannot be used for signing (it has neither keyUsage digitalSignature nor extendedKeyUsage codeSigning)');
+  }
+}
+
+export function certificateVerifier(options: CertificateVerifierOptions = {}): Verifier {
+  const anchorTexts = options.trustAnchors ?? rootCertificates;
+  const anchors = anchorTexts.flatMap((pem, i) => parsePemCertificates(pem, `trust anchor file ${i + 1}`)).map(toCert);
+  return {
+    method: 'certificate',
+    async verify(input: BundleJSON): Promise<VerifiedSignature> {
+      const bundle = parseBundle(input);
+      checkMaterialForMethod(bundle, 'certificate');
+      const envelope = bundle.dsseEnvelope!;
+      const chain = bundle.verificationMaterial.x509CertificateChain!.certificates.map((c, i) => {
+        try {
+          return toCert(new X509Certificate(Buffer.from(c.rawBytes, 'base64')));
+        } catch (e) {
+          throw fail('BAD_BUNDLE', `certificate ${i + 1} of the bundle's chain is not a valid X.509 certificate`, { cause: e });
+        }
+      });
+      const [leaf, ...intermediates] = chain as [Cert, ...Cert[]];
+      const path = buildPath(leaf, intermediates, anchors);
+      if (!path) untrusted(`the signing certificate (${subjectOf(leaf)}) does not chain to a trusted root certificate`);
+      checkPath(path, options.now ?? new Date());
+      checkLeafUsage(leaf);
+      let hash: 'sha256' | 'sha384' | 'sha512';
+      try {
+        hash = ecdsaHashForKey(leaf.node.publicKey);
+      } catch (e) {
+        if (isModelSealError(e)) untrusted(`the signing certificate's key is not usable: ${e.message}`);
+        throw e;
+      }
+      const payload = Buffer.from(envelope.payload, 'base64');
+      const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
+      const warnings: string[] = [];
+      if (!verifySignature(hash, pae(envelope.payloadType, payload), leaf.node.publicKey, sig)) {
+        // Reference v0.2 signed the malformed PAE with SHA-256 whatever the curve (spec §3.2).
+        const compat = legacyPae(payload);
+        const legacyHashes = hash === 'sha256' ? ['sha256'] : ['sha256', hash];
+        if (!legacyHashes.some((h) => verifySignature(h, compat, leaf.node.publicKey, sig))) {
+          throw fail('SIGNATURE_INVALID', "the signature does not verify with the signing certificate's key (the signature file was altered)");
+        }
+        warnings.push(LEGACY_PAE_WARNING);
+      }
+      return {
+        payload,
+        payloadType: envelope.payloadType,
+        signer: {
+          method: 'certificate',
+          certificateSubject: subjectOf(leaf),
+          certificateFingerprints: path.map((c) => c.node.fingerprint256),
+          warnings,
+        },
+      };
+    },
+  };
+}
