@@ -1,0 +1,279 @@
+/**
+ * The hashing engine: digests of byte ranges of files, using every core, with flat memory.
+ *
+ * Design (measured in /work/shared/notes/hashing-performance.md):
+ * - jobs are taken largest first (LPT) from one shared queue, a SharedArrayBuffer counter bumped with
+ *   Atomics.add, so small files fill the other threads' idle time at the end and no job needs a message
+ *   round trip to be handed out;
+ * - every thread runs the same synchronous loop (loop.ts): positional readSync into its own page-aligned
+ *   1 MiB buffer, then hash.update;
+ * - the calling thread hashes too by default (fastest for the CLI: it starts at once while the workers
+ *   boot), in slices that yield to the event loop so progress, abort and timers keep running;
+ * - below MIN_PARALLEL_BYTES no worker starts at all (a worker costs ~40 ms to boot, 1.3 GB/s of hashing
+ *   would have done ~50 MB by then);
+ * - with few coarse jobs (1 GB shards) on few cores, LPT leaves a core idle at the tail, so the engine then
+ *   runs more threads than cores and lets the OS time-slice them (+11 % on 4 x 1 GB shards, 2 cores).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { fail, ModelSealError } from '../errors.js';
+import { HASH_ALGORITHMS } from '../manifest/types.js';
+import { hasherFactory } from './algorithms.js';
+import {
+  alignedBuffer,
+  CONTROL_BYTES,
+  controlViews,
+  hashSteps,
+  NEXT,
+  PROGRESS,
+  readFailureMessage,
+  STOP,
+  type JobTable,
+} from './loop.js';
+import type { HashJob, HashOptions } from './types.js';
+import type { WorkerInput, WorkerMessage } from './worker.js';
+
+/** Below this total the calling thread hashes alone: worker start-up would cost more than it saves. */
+export const MIN_PARALLEL_BYTES = 128 * 1024 * 1024;
+/** The calling thread yields to the event loop after this many bytes (~5 ms of SHA-256)... */
+const YIELD_BYTES = 8 * 1024 * 1024;
+/** ...or after this many jobs (per-file open/close costs ~55 us). */
+const YIELD_JOBS = 64;
+/** How often worker progress is forwarded to onProgress while the calling thread is idle. */
+const PROGRESS_INTERVAL_MS = 50;
+/** LPT makespan above this multiple of the perfect split counts as imbalanced. */
+const IMBALANCE = 1.15;
+
+/** Found next to the compiled engine, so it works from dist/ or any outDir. */
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+export interface ThreadPlan {
+  /** Threads in total, the calling thread included when it hashes. */
+  threads: number;
+  /** Whether the calling thread hashes. */
+  mainThread: boolean;
+}
+
+/** Longest per-thread load when `sizes` (sorted descending) are handed out greedily to `t` threads. */
+function lptMakespan(sorted: number[], t: number): number {
+  const load = new Array<number>(t).fill(0);
+  for (const s of sorted) {
+    let m = 0;
+    for (let i = 1; i < t; i++) if (load[i]! < load[m]!) m = i;
+    load[m]! += s;
+  }
+  return Math.max(...load);
+}
+
+/**
+ * How many threads to run for jobs of these sizes (sorted descending). Exported for tests.
+ * `maxWorkers` is a hard cap (as the reference's max_workers); without it the engine may oversubscribe.
+ */
+export function planThreads(
+  sortedSizes: number[],
+  opts: { maxWorkers?: number; useMainThread?: boolean; cores?: number },
+): ThreadPlan {
+  const mainThread = opts.useMainThread !== false;
+  const cores = Math.max(1, opts.cores ?? availableParallelism());
+  const n = sortedSizes.length;
+  const total = sortedSizes.reduce((a, b) => a + b, 0);
+  let threads = Math.min(opts.maxWorkers ?? cores, n);
+  if (mainThread && total < MIN_PARALLEL_BYTES) threads = 1;
+  if (opts.maxWorkers === undefined && threads > 1 && n > threads) {
+    const ideal = total / threads;
+    if (lptMakespan(sortedSizes, threads) > IMBALANCE * ideal) {
+      // Oversubscribe: the OS then time-slices the coarse jobs across all cores. Bounded so memory
+      // (~10 MiB per worker) stays flat on big machines.
+      threads = Math.min(n, threads + Math.min(threads, 2));
+    }
+  }
+  return { threads: Math.max(1, threads), mainThread };
+}
+
+function checkJobs(jobs: HashJob[]): void {
+  for (const j of jobs) {
+    if (
+      typeof j.path !== 'string' ||
+      !Number.isSafeInteger(j.start) ||
+      !Number.isSafeInteger(j.end) ||
+      j.start < 0 ||
+      j.end < j.start
+    ) {
+      throw fail('BAD_INPUT', `invalid hash job ${JSON.stringify(j)}`);
+    }
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Hashes each job (bytes [start, end) of a file) and returns lower-case hex digests in the order of
+ * `jobs`. Rejects with ModelSealError('BAD_INPUT', 'cannot read <path>: ...') when a file cannot be
+ * opened or read or ends early, and with `signal.reason` when aborted; workers are terminated either way.
+ */
+export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<string[]> {
+  const { algorithm, onProgress, signal } = options;
+  if (!HASH_ALGORITHMS.includes(algorithm)) throw fail('USAGE', `unknown hash algorithm '${String(algorithm)}'`);
+  if (options.maxWorkers !== undefined && (!Number.isSafeInteger(options.maxWorkers) || options.maxWorkers < 1)) {
+    throw fail('USAGE', `max workers must be a positive integer, got ${String(options.maxWorkers)}`);
+  }
+  checkJobs(jobs);
+  if (signal?.aborted) throw abortReason(signal);
+  if (jobs.length === 0) return [];
+
+  // LPT: largest first; ties keep the caller's order.
+  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.end - jobs[b]!.start - (jobs[a]!.end - jobs[a]!.start) || a - b);
+  const sortedSizes = order.map((i) => jobs[i]!.end - jobs[i]!.start);
+  const plan = planThreads(sortedSizes, {
+    ...(options.maxWorkers !== undefined ? { maxWorkers: options.maxWorkers } : {}),
+    ...(options.useMainThread !== undefined ? { useMainThread: options.useMainThread } : {}),
+  });
+  const workerCount = plan.mainThread ? plan.threads - 1 : plan.threads;
+  // The calling thread's hasher factory (the wasm BLAKE3 fallback must be created before the loop).
+  const newHasher = plan.mainThread ? await hasherFactory(algorithm) : null;
+  if (signal?.aborted) throw abortReason(signal);
+
+  const table: JobTable = {
+    paths: order.map((i) => jobs[i]!.path),
+    starts: Float64Array.from(order, (i) => jobs[i]!.start),
+    ends: Float64Array.from(order, (i) => jobs[i]!.end),
+  };
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const { ints, progress } = controlViews(control);
+  const n = jobs.length;
+  const results = new Array<string>(n);
+  let remaining = n;
+
+  return new Promise<string[]>((resolve, reject) => {
+    let settled = false;
+    const workers: Worker[] = [];
+    let liveWorkers = 0;
+    let reported = 0;
+    let timer: NodeJS.Timeout | undefined;
+
+    const flushProgress = (): void => {
+      if (!onProgress) return;
+      const now = Number(Atomics.load(progress, PROGRESS));
+      if (now > reported) {
+        const delta = now - reported;
+        reported = now;
+        onProgress(delta);
+      }
+    };
+    const finish = (err?: unknown): void => {
+      if (settled) return;
+      if (err === undefined) {
+        try {
+          flushProgress(); // so the progress total equals the byte count
+        } catch (e) {
+          err = e;
+        }
+      }
+      settled = true;
+      Atomics.store(ints, STOP, 1);
+      if (timer) clearInterval(timer);
+      signal?.removeEventListener('abort', onAbort);
+      for (const w of workers) void w.terminate();
+      if (err === undefined) resolve(results);
+      else reject(err);
+    };
+    const onAbort = (): void => finish(abortReason(signal!));
+    const done = (k: number, digest: string): void => {
+      results[order[k]!] = digest;
+      if (--remaining === 0) finish();
+    };
+    const progressSafely = (): void => {
+      try {
+        flushProgress();
+      } catch (e) {
+        finish(e);
+      }
+    };
+
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const input: WorkerInput = { jobs: table, control, algorithm };
+    for (let i = 0; i < workerCount; i++) {
+      let w: Worker;
+      try {
+        w = new Worker(WORKER_URL, { workerData: input });
+      } catch (e) {
+        finish(e);
+        return;
+      }
+      workers.push(w);
+      liveWorkers++;
+      w.on('message', (m: WorkerMessage) => {
+        if (settled) return;
+        if (m.t === 'ok') {
+          progressSafely();
+          done(m.k, m.d);
+        } else {
+          finish(fail('BAD_INPUT', m.message));
+        }
+      });
+      w.on('error', (e) => finish(new Error(`hashing worker failed: ${e.message}`, { cause: e })));
+      w.on('exit', (code) => {
+        liveWorkers--;
+        if (settled) return;
+        if (code !== 0) finish(new Error(`hashing worker exited with code ${code}`));
+        else if (liveWorkers === 0 && !plan.mainThread && remaining > 0) {
+          finish(new Error('hashing workers stopped before all jobs were done'));
+        }
+      });
+    }
+    if (onProgress && workerCount > 0) {
+      timer = setInterval(progressSafely, PROGRESS_INTERVAL_MS);
+      timer.unref(); // the workers keep the process alive while needed, not this timer
+    }
+
+    if (newHasher) {
+      void mainLoop(newHasher).catch((e: unknown) => finish(e));
+    }
+
+    async function mainLoop(factory: NonNullable<typeof newHasher>): Promise<void> {
+      const buf = alignedBuffer();
+      let bytesSinceYield = 0;
+      let jobsSinceYield = 0;
+      while (!settled) {
+        const k = Atomics.add(ints, NEXT, 1);
+        if (k >= n) return;
+        const path = table.paths[k]!;
+        const steps = hashSteps(path, table.starts[k]!, table.ends[k]!, buf, factory);
+        try {
+          for (;;) {
+            const r = steps.next();
+            if (r.done) {
+              done(k, r.value);
+              break;
+            }
+            Atomics.add(progress, PROGRESS, BigInt(r.value));
+            bytesSinceYield += r.value;
+            if (bytesSinceYield >= YIELD_BYTES) {
+              bytesSinceYield = 0;
+              jobsSinceYield = 0;
+              progressSafely();
+              await yieldToEventLoop();
+              if (settled) return;
+            }
+          }
+        } catch (e) {
+          finish(e instanceof ModelSealError ? e : fail('BAD_INPUT', readFailureMessage(path, e), { cause: e }));
+          return;
+        } finally {
+          steps.return('');
+        }
+        if (++jobsSinceYield >= YIELD_JOBS) {
+          bytesSinceYield = 0;
+          jobsSinceYield = 0;
+          progressSafely();
+          await yieldToEventLoop();
+        }
+      }
+    }
+  });
+}
