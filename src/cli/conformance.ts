@@ -16,6 +16,7 @@ import { sigstoreVerifier } from '../verifying/sigstore.js';
 import type { Verifier } from '../verifying/verifier.js';
 import { flag, list, parseCommandLine, required, str, type OptionSpecs, type Parsed } from './args.js';
 import { EXIT, EXIT_FOR_CODE } from './exit-codes.js';
+import { isEntryPoint, runAsProgram } from './program.js';
 import { VERSION } from './version.js';
 
 const S = (help: string, multiple = false): OptionSpecs[string] => ({ type: 'string', help, ...(multiple ? { multiple } : {}) });
@@ -127,3 +128,5 @@ export async function conformance(argv: string[]): Promise<number> {
     return EXIT_FOR_CODE[e.code] ?? EXIT.INTERNAL;
   }
 }
+
+if (isEntryPoint(import.meta.url)) void runAsProgram(conformance);

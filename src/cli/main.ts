@@ -4,8 +4,7 @@
  * reference `model_signing` does, prints one line per outcome (or JSON with --json), shows a
  * progress bar on a terminal, and maps error codes to documented exit codes (exit-codes.ts).
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { referenceDigest, sign, verify, type ModelOptions, type VerifyResult } from '../api.js';
 import { fail, isModelSealError, type ModelSealError } from '../errors.js';
 import type { ManifestDiff } from '../manifest/types.js';
@@ -20,6 +19,7 @@ import type { SignerInfo, Verifier } from '../verifying/verifier.js';
 import { flag, helpFor, list, onOff, parseCommandLine, positiveInt, required, str, type OptionSpecs, type Parsed } from './args.js';
 import { EXIT, EXIT_FOR_CODE } from './exit-codes.js';
 import { progressBar } from './progress.js';
+import { isEntryPoint, runAsProgram } from './program.js';
 import { VERSION } from './version.js';
 
 const SIGN_METHODS = ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const;
@@ -374,21 +374,4 @@ export async function main(argv: string[], io: Io = { out: (l) => process.stdout
   }
 }
 
-/** Run as a program: `node dist/src/cli/main.js ...` (bin/modelseal calls runAsProgram itself). */
-export async function runAsProgram(entry: (argv: string[]) => Promise<number> = main): Promise<void> {
-  const code = await entry(process.argv.slice(2));
-  process.exitCode = code;
-  // Exit once output is flushed, so no stray handle (a keep-alive socket, a timer) holds the
-  // process open after the work is done.
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-}
-
-const invokedDirectly = (() => {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-})();
-if (invokedDirectly && process.argv[2] !== 'serve') void runAsProgram();
-else if (invokedDirectly) void main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+if (isEntryPoint(import.meta.url)) void runAsProgram(main, process.argv[2] === 'serve');
