@@ -108,6 +108,25 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
+/**
+ * The parent's node flags minus those that only make sense for the main entry point: workers inherit
+ * execArgv, and `node --input-type=module -e ...` (or -p) would make every worker fail to load its file.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
+      i++; // and its script
+      continue;
+    }
+    if (a.startsWith('--input-type') || a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -200,7 +219,7 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
     for (let i = 0; i < workerCount; i++) {
       let w: Worker;
       try {
-        w = new Worker(WORKER_URL, { workerData: input });
+        w = new Worker(WORKER_URL, { workerData: input, execArgv: workerExecArgv() });
       } catch (e) {
         finish(e);
         return;
