@@ -1,0 +1,129 @@
+/**
+ * The verification gate: a snapshot is checked against the trust policy before any runtime sees it.
+ */
+import { lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VerifyOptions, VerifyResult } from '../api.js';
+import { isModelSealError } from '../errors.js';
+import type { ManifestDiff } from '../manifest/types.js';
+import type { SignerInfo } from '../verifying/verifier.js';
+import { messageOf } from './errors.js';
+import { matchPolicy, verifiersFor, type Policy, type PolicyEntry, type PolicyMode } from './policy.js';
+
+export type VerifyFunction = (modelPath: string, options: VerifyOptions) => Promise<VerifyResult>;
+
+export interface GateOutcome {
+  /** verified: passed; warned: failed under mode "warn" (loaded anyway); skipped: mode "off". */
+  result: 'verified' | 'warned' | 'skipped';
+  mode: PolicyMode;
+  entry: PolicyEntry;
+  signer?: SignerInfo;
+  /** Names of the verified files (relative POSIX), when verified. */
+  verifiedFiles?: Set<string>;
+  /** Why verification failed (warn mode). */
+  reason?: string;
+}
+
+/** The gate's refusal: `reason` is the part after "failed signature verification: ". */
+export class GateRefusal extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function list(names: string[], max = 5): string {
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} (+${names.length - max} more)` : shown;
+}
+
+/** "files differ from the signature: changed: a; missing: b; extra: c". */
+export function describeDiff(diff: ManifestDiff): string {
+  const parts: string[] = [];
+  if (diff.changed?.length) parts.push(`changed: ${list(diff.changed)}`);
+  if (diff.missing?.length) parts.push(`missing: ${list(diff.missing)}`);
+  if (diff.extra?.length) parts.push(`extra (unsigned): ${list(diff.extra)}`);
+  return `files differ from the signature (${parts.join('; ') || 'no detail'})`;
+}
+
+function isDiff(d: unknown): d is ManifestDiff {
+  return !!d && typeof d === 'object' && Array.isArray((d as ManifestDiff).changed);
+}
+
+export function describeVerifyError(e: unknown): string {
+  if (isModelSealError(e)) {
+    if (e.code === 'CONTENT_MISMATCH' && isDiff(e.details)) return describeDiff(e.details);
+    return `${e.code}: ${messageOf(e)}`;
+  }
+  return messageOf(e);
+}
+
+/** The file name a manifest item covers (`path:start:end` for shards → `path`). */
+export function fileOfItem(name: string, sharded: boolean): string {
+  if (!sharded) return name;
+  const m = /^(.*):\d+:\d+$/s.exec(name);
+  return m ? m[1]! : name;
+}
+
+let apiVerify: VerifyFunction | undefined;
+async function defaultVerify(modelPath: string, options: VerifyOptions): Promise<VerifyResult> {
+  if (!apiVerify) {
+    const api = (await import('../api.js')) as { verify?: VerifyFunction };
+    if (typeof api.verify !== 'function') throw new Error('verification is not available in this build (api.verify missing)');
+    apiVerify = api.verify;
+  }
+  return apiVerify(modelPath, options);
+}
+
+/**
+ * Check the snapshot at `dir` for model `name` against `policy`. Throws GateRefusal when the model
+ * must not load; returns the outcome otherwise.
+ */
+export async function checkSnapshot(dir: string, name: string, policy: Policy, verifyFn: VerifyFunction = defaultVerify): Promise<GateOutcome> {
+  const entry = matchPolicy(policy, name);
+  if (!entry) throw new GateRefusal(`no trust policy entry matches the model name (refusing by default)`);
+  if (entry.mode === 'off') return { result: 'skipped', mode: 'off', entry };
+  try {
+    const { signer, files } = await verifyWithEntry(dir, entry, verifyFn);
+    return { result: 'verified', mode: entry.mode, entry, signer, verifiedFiles: files };
+  } catch (e) {
+    const reason = e instanceof GateRefusal ? e.reason : describeVerifyError(e);
+    if (entry.mode === 'warn') return { result: 'warned', mode: 'warn', entry, reason };
+    throw new GateRefusal(reason);
+  }
+}
+
+async function verifyWithEntry(dir: string, entry: PolicyEntry, verifyFn: VerifyFunction): Promise<{ signer: SignerInfo; files: Set<string> }> {
+  const sigPath = join(dir, ...entry.signature.split('/'));
+  const st = await lstat(sigPath).catch(() => undefined);
+  if (!st || !st.isFile()) throw new GateRefusal(`signature file '${entry.signature}' not found in the model folder (unsigned model)`);
+  const text = await readFile(sigPath, 'utf8');
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new GateRefusal(`signature file '${entry.signature}' is not valid JSON`);
+  }
+  const candidates = await verifiersFor(entry);
+  // The library checks the signature (and signer) before hashing, so untrusted signers cost no hashing.
+  // A trusted signer with different content is final: no other verifier could make the bytes match.
+  const errors: string[] = [];
+  for (const c of candidates) {
+    try {
+      const result = await verifyFn(dir, { verifier: c.verifier, signaturePath: sigPath, bundle: text });
+      const sharded = result.manifest.serialization.method === 'shards';
+      const files = new Set(result.manifest.items.map((i) => fileOfItem(i.name, sharded)));
+      return { signer: result.signer, files };
+    } catch (e) {
+      if (isModelSealError(e) && e.code === 'CONTENT_MISMATCH') throw new GateRefusal(describeVerifyError(e));
+      errors.push(`${c.label}: ${describeVerifyError(e)}`);
+    }
+  }
+  throw new GateRefusal(
+    candidates.length === 1 ? errorsFirst(errors) : `not signed by a trusted signer (${errors.join('; ')})`,
+  );
+}
+
+function errorsFirst(errors: string[]): string {
+  const e = errors[0] ?? 'no verifier';
+  const i = e.indexOf(': ');
+  return i >= 0 ? e.slice(i + 2) : e;
+}

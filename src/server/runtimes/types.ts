@@ -1,0 +1,24 @@
+import type { Logger } from '../logging.js';
+import type { ModelSettings, TensorMetadata } from '../settings.js';
+import type { InferenceRequest, ResponseOutput } from '../tensors.js';
+
+export interface RuntimeContext {
+  /** The verified private snapshot of the model folder: the only place a runtime may read. */
+  folder: string;
+  /** model-settings.json as read from the verified snapshot. */
+  settings: ModelSettings;
+  logger: Logger;
+}
+
+export interface RuntimeMetadata {
+  platform: string;
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+}
+
+export interface ModelRuntime {
+  readonly kind: string;
+  metadata(): RuntimeMetadata;
+  predict(request: InferenceRequest): Promise<{ outputs: ResponseOutput[]; parameters?: Record<string, unknown> }>;
+  unload(): Promise<void>;
+}
