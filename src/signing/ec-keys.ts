@@ -26,11 +26,10 @@ export function loadPrivateKey(pem: string | Buffer, password?: string): KeyObje
   try {
     key = createPrivateKey(password === undefined ? { key: text, format: 'pem' } : { key: text, format: 'pem', passphrase: password });
   } catch (e) {
-    const code = errorCode(e);
-    if (code === 'ERR_MISSING_PASSPHRASE') throw fail('BAD_INPUT', 'the private key is encrypted; a password is required', { cause: e });
-    if (text.includes('ENCRYPTED') && password !== undefined) {
-      throw fail('BAD_INPUT', 'cannot decrypt the private key: wrong password', { cause: e });
-    }
+    // PKCS#8 says "ENCRYPTED PRIVATE KEY", SEC1 "Proc-Type: 4,ENCRYPTED"; Node's error codes vary by version.
+    const encrypted = text.includes('ENCRYPTED') || errorCode(e) === 'ERR_MISSING_PASSPHRASE';
+    if (encrypted && password === undefined) throw fail('BAD_INPUT', 'the private key is encrypted; a password is required', { cause: e });
+    if (encrypted) throw fail('BAD_INPUT', 'cannot decrypt the private key: wrong password', { cause: e });
     throw fail('BAD_INPUT', 'the private key could not be read (expected a PEM EC private key)', { cause: e });
   }
   ecdsaHashForKey(key);

@@ -23,7 +23,7 @@ export function specPublicKeyPem(): string {
 /** The §2.4 conformance P-384 public key (hint e8450dec...). */
 export function specP384PublicKeyPem(): string {
   const at = specText.indexOf('### 2.4');
-  const start = specText.indexOf('-----BEGIN PUBLIC KEY-----', at);
+  const start = specText.indexOf('```\n-----BEGIN PUBLIC KEY-----', at) + 4;
   const end = specText.indexOf('-----END PUBLIC KEY-----', start) + '-----END PUBLIC KEY-----'.length;
   return `${specText.slice(start, end)}\n`;
 }
