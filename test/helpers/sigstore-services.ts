@@ -1,0 +1,162 @@
+/**
+ * A local Sigstore for tests: Fulcio (with CT log), Rekor v1 and an RFC 3161 TSA from
+ * @sigstore/mock, served by node:http on 127.0.0.1 (port 0), plus the ClientTrustConfig that
+ * points at them. TEST CODE ONLY: @sigstore/mock loads nock, which patches http globally.
+ */
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, tsaHandler } from '@sigstore/mock';
+
+type Handler = ReturnType<typeof rekorHandler>;
+
+export interface LocalSigstore {
+  url: string;
+  /** Path of a ClientTrustConfig JSON naming these services (and `oidcIssuer` if given). */
+  trustConfigPath: string;
+  trustConfig: { mediaType: string; trustedRoot: Record<string, unknown>; signingConfig: Record<string, unknown> };
+  /** Requests seen, by path (e.g. '/api/v2/signingCert'). */
+  hits: Record<string, number>;
+  /** Make the next N requests to a path fail with HTTP 500 (to test retries / NETWORK errors). */
+  failNext(path: string, times: number): void;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalSigstoreOptions {
+  /** OIDC issuer listed in the signing config (default: a URL nothing listens on). */
+  oidcIssuer?: string;
+  /** List the TSA in the signing config (default true). */
+  tsa?: boolean;
+}
+
+const b64 = (b: ArrayBufferView | Buffer): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+/** Real Rekor turns a proposed dsse entry into its canonical body; the mock stores it verbatim. */
+function dsseProposedToCanonical(e: Record<string, unknown>): object {
+  const spec = e['spec'] as { proposedContent?: { envelope: string; verifiers: string[] } } | undefined;
+  if (e['kind'] !== 'dsse' || !spec?.proposedContent) return e;
+  const { envelope, verifiers } = spec.proposedContent;
+  const env = JSON.parse(envelope) as { payload: string; signatures: { sig: string }[] };
+  return {
+    apiVersion: '0.0.1',
+    kind: 'dsse',
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: sha256(envelope) },
+      payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(env.payload, 'base64')) },
+      signatures: env.signatures.map((s, i) => ({ signature: s.sig, verifier: verifiers[i] ?? verifiers[0] })),
+    },
+  };
+}
+
+export async function startLocalSigstore(options: LocalSigstoreOptions = {}): Promise<LocalSigstore> {
+  const handlers: Handler[] = [];
+  const hits: Record<string, number> = {};
+  const failures: Record<string, number> = {};
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      hits[path] = (hits[path] ?? 0) + 1;
+      if ((failures[path] ?? 0) > 0) {
+        failures[path]!--;
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"injected failure"}');
+        return;
+      }
+      const h = handlers.find((x) => x.path === path);
+      if (!h) {
+        res.writeHead(404).end();
+        return;
+      }
+      h.fn(Buffer.concat(chunks).toString('utf8')).then(
+        (r) => {
+          res.writeHead(r.statusCode, { 'content-type': r.contentType ?? 'application/json' });
+          res.end(typeof r.response === 'string' ? r.response : Buffer.from(r.response.buffer, r.response.byteOffset, r.response.byteLength));
+        },
+        (e: unknown) => res.writeHead(500).end(String(e)),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const host = `127.0.0.1:${port}`;
+  const url = `http://${host}`;
+
+  const kp = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ctlog = await initializeCTLog(kp);
+  const ca = await initializeCA(kp, ctlog);
+  const tlog = await initializeTLog(url, kp);
+  const tsa = await initializeTSA(kp);
+  const rekorLike = { ...tlog, publicKey: tlog.publicKey, log: (e: object) => tlog.log(dsseProposedToCanonical(e as Record<string, unknown>)), logV2: tlog.logV2.bind(tlog) };
+  handlers.push(fulcioHandler(ca, { subjectClaim: 'email' }), rekorHandler(rekorLike), tsaHandler(tsa));
+
+  const start = new Date(Date.now() - 60_000).toISOString();
+  const spki = kp.publicKey.export({ format: 'der', type: 'spki' });
+  const key = { rawBytes: spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } };
+  const trustedRoot = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [{ baseUrl: url, hashAlgorithm: 'SHA2_256', publicKey: key, logId: { keyId: createHash('sha256').update(tlog.publicKey).digest('base64') } }],
+    certificateAuthorities: [
+      { subject: { organization: 'mock', commonName: 'mock fulcio' }, uri: url, certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] }, validFor: { start } },
+    ],
+    ctlogs: [{ baseUrl: url, hashAlgorithm: 'SHA2_256', publicKey: key, logId: { keyId: b64(ctlog.logID) } }],
+    timestampAuthorities: [
+      {
+        subject: { organization: 'mock', commonName: 'mock tsa' },
+        uri: url,
+        certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] },
+        validFor: { start },
+      },
+    ],
+  };
+  const svc = (u: string) => [{ url: u, majorApiVersion: 1, validFor: { start }, operator: 'localhost' }];
+  const signingConfig: Record<string, unknown> = {
+    mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+    caUrls: svc(url),
+    oidcUrls: svc(options.oidcIssuer ?? 'http://127.0.0.1:9/no-oidc-here'),
+    rekorTlogUrls: svc(url),
+    tsaUrls: options.tsa === false ? [] : svc(`${url}/api/v1/timestamp`),
+    rekorTlogConfig: { selector: 'ANY' },
+    ...(options.tsa === false ? {} : { tsaConfig: { selector: 'ANY' } }),
+  };
+  const trustConfig = { mediaType: 'application/vnd.dev.sigstore.clienttrustconfig.v0.1+json', trustedRoot, signingConfig };
+  const dir = mkdtempSync(join(tmpdir(), 'modelseal-sigstore-'));
+  const trustConfigPath = join(dir, 'trust_config.json');
+  writeFileSync(trustConfigPath, JSON.stringify(trustConfig, null, 2));
+  return {
+    url,
+    trustConfigPath,
+    trustConfig,
+    hits,
+    dir,
+    failNext(path: string, times: number) {
+      failures[path] = times;
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An unsigned JWT (the mock Fulcio only decodes it), with an email identity by default. */
+export function fakeIdentityToken(claims: Record<string, unknown> = {}): string {
+  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({
+    iss: 'https://issuer.example.test',
+    sub: 'user-123',
+    aud: 'sigstore',
+    email: 'alice@example.test',
+    email_verified: true,
+    iat: now,
+    exp: now + 600,
+    ...claims,
+  })}.`;
+}
