@@ -37,8 +37,9 @@ describe('compareManifests', () => {
 describe('describeDiff', () => {
   it('one line with the non-empty categories', () => {
     const line = describeDiff({ changed: ['weights.bin'], missing: ['a.txt'], extra: ['b.txt'] }, 'tiny');
-    assert.equal(line, "model 'tiny' does not match its signature: changed: weights.bin; missing: a.txt; extra: b.txt");
-    assert.equal(describeDiff({ changed: [], missing: ['x', 'y'], extra: [] }, 'm'), "model 'm' does not match its signature: missing: x, y");
+    assert.equal(line, 'changed: weights.bin; missing: a.txt; extra: b.txt');
+    assert.equal(describeDiff({ changed: [], missing: ['x', 'y'], extra: [] }, 'm'), 'missing: x, y');
+    assert.equal(describeDiff({ changed: [], missing: [], extra: [] }, 'm'), "model 'm' matches its signature");
     assert.ok(!line.includes('\n'));
   });
   it('cuts long lists', () => {

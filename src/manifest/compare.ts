@@ -50,9 +50,9 @@ function list(names: readonly string[]): string {
 }
 
 /**
- * One line for humans, e.g.
- * `model 'tiny' does not match its signature: changed: weights.bin; missing: a.txt; extra: b.txt`.
- * Empty categories are left out; long lists are cut after ten names.
+ * One line for humans, e.g. `changed: weights.bin; missing: a.txt; extra: b.txt` (callers add
+ * their own prefix). Empty categories are left out; long lists are cut after ten names.
+ * `modelName` only appears when there is no difference at all.
  */
 export function describeDiff(diff: ManifestDiff, modelName: string): string {
   const parts: string[] = [];
@@ -60,5 +60,5 @@ export function describeDiff(diff: ManifestDiff, modelName: string): string {
   if (diff.missing.length > 0) parts.push(`missing: ${list(diff.missing)}`);
   if (diff.extra.length > 0) parts.push(`extra: ${list(diff.extra)}`);
   if (parts.length === 0) return `model '${modelName}' matches its signature`;
-  return `model '${modelName}' does not match its signature: ${parts.join('; ')}`;
+  return parts.join('; ');
 }

@@ -180,7 +180,7 @@ function decodeResources(value: unknown, serialization: Serialization): Manifest
       const match = SHARD_NAME.exec(name);
       if (!match) bad(`shard name ${show(name)} is not of the form path:start:end`);
       checkSafePath(match[1]!, name);
-      if (!(Number(match[2]) < Number(match[3]))) bad(`shard ${show(name)} has start >= end`);
+      if (!(BigInt(match[2]!) < BigInt(match[3]!))) bad(`shard ${show(name)} has start >= end`);
     } else {
       checkSafePath(name, name);
     }
