@@ -140,7 +140,8 @@ export async function buildExampleRepository(dirArg: string, options: { onnx?: B
   const tampered = join(modelsDir, 'tampered-model');
   cpSync(good, tampered, { recursive: true });
   const bytes = readFileSync(join(tampered, 'model.onnx'));
-  bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x01; // one bit of one weight
+  const at = Math.floor(bytes.length / 2); // inside the weight matrix
+  bytes[at] = bytes[at]! ^ 0x01; // one bit of one weight: still a valid model, different numbers
   writeFileSync(join(tampered, 'model.onnx'), bytes);
 
   const customGood = join(modelsDir, 'custom-good');
