@@ -134,6 +134,19 @@ describe('checkMaterialForMethod', () => {
       }
     }
   });
+  it('pre-v0.3 Sigstore bundles (Fulcio certificate as a chain) count as sigstore material', () => {
+    const old = sigstore();
+    old.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.2';
+    old.verificationMaterial.x509CertificateChain = { certificates: [old.verificationMaterial.certificate!] };
+    delete old.verificationMaterial.certificate;
+    checkMaterialForMethod(parseBundle(old), 'sigstore');
+    throwsCode(() => checkMaterialForMethod(old, 'certificate'), 'UNTRUSTED_SIGNER', /Sigstore certificate, not a certificate chain; verify it with `verify sigstore`/);
+    // A v0.3 bundle with a chain is a certificate-method bundle, whatever tlogEntries says.
+    const v03 = cert();
+    v03.verificationMaterial.tlogEntries = [{}];
+    checkMaterialForMethod(v03, 'certificate');
+    throwsCode(() => checkMaterialForMethod(v03, 'sigstore'), 'UNTRUSTED_SIGNER', /`verify certificate`/);
+  });
   it('sigstore: requires transparency log entries', () => {
     const b = sigstore();
     b.verificationMaterial.tlogEntries = [];

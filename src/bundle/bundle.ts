@@ -109,6 +109,24 @@ const MATERIAL_NAME = {
 const METHOD_FOR_MATERIAL = { publicKey: 'key', x509CertificateChain: 'certificate', certificate: 'sigstore' } as const;
 const MATERIAL_FOR_METHOD = { key: 'publicKey', certificate: 'x509CertificateChain', sigstore: 'certificate' } as const;
 
+function materialKind(bundle: BundleJSON): keyof typeof MATERIAL_NAME | undefined {
+  const material = bundle.verificationMaterial;
+  return (Object.keys(MATERIAL_NAME) as (keyof typeof MATERIAL_NAME)[]).find((k) => material[k] !== undefined && material[k] !== null);
+}
+
+/**
+ * Sigstore bundles before v0.3 (sigstore-python 2.x) carry the Fulcio certificate as an
+ * x509CertificateChain; they always have a log entry and never the v0.3 media type.
+ */
+function isPreV03SigstoreBundle(bundle: BundleJSON): boolean {
+  const { mediaType, verificationMaterial: material } = bundle;
+  return (
+    material.x509CertificateChain !== undefined &&
+    Array.isArray(material.tlogEntries) && material.tlogEntries.length > 0 &&
+    mediaType !== BUNDLE_MEDIA_TYPE_V03 && mediaType !== BUNDLE_MEDIA_TYPE_V03_ALT
+  );
+}
+
 /**
  * The bundle's material must be the kind the chosen method verifies (spec §2.3); a mismatch is
  * UNTRUSTED_SIGNER (the signer is not of the trusted kind). For key/certificate the media type
@@ -117,7 +135,8 @@ const MATERIAL_FOR_METHOD = { key: 'publicKey', certificate: 'x509CertificateCha
  */
 export function checkMaterialForMethod(bundle: BundleJSON, method: VerificationMethod): void {
   const material = bundle.verificationMaterial;
-  const present = (Object.keys(MATERIAL_NAME) as (keyof typeof MATERIAL_NAME)[]).find((k) => material[k] !== undefined && material[k] !== null);
+  // An old Sigstore bundle's chain is a Fulcio certificate, not a certificate-method chain.
+  const present = isPreV03SigstoreBundle(bundle) ? 'certificate' : materialKind(bundle);
   const wanted = MATERIAL_FOR_METHOD[method];
   if (present !== wanted) {
     const has = present ? MATERIAL_NAME[present] : 'no usable material';
