@@ -83,13 +83,15 @@ describe('key verification of foreign bundles', () => {
 
 describe('key signing round trips', () => {
   for (const curve of CURVES) {
-    for (const form of ['pkcs8', 'sec1', 'encrypted'] as const) {
+    for (const form of ['pkcs8', 'sec1', 'encrypted', 'sec1-encrypted'] as const) {
       it(`${curve} ${form}`, async () => {
         const keys = keyPair(curve);
-        const privateKey = form === 'encrypted'
-          ? (createPrivateKey(keys.pkcs8).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hunter2' }) as string)
+        const encrypted = form === 'encrypted' || form === 'sec1-encrypted';
+        const privateKey = encrypted
+          ? (createPrivateKey(keys.pkcs8).export({ type: form === 'encrypted' ? 'pkcs8' : 'sec1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hunter2' }) as string)
           : keys[form];
-        const signer = keySigner(form === 'encrypted' ? { privateKey, password: 'hunter2' } : { privateKey: `Some preamble text\n${privateKey}` });
+        if (form === 'sec1-encrypted') assert.match(privateKey, /Proc-Type: 4,ENCRYPTED/);
+        const signer = keySigner(encrypted ? { privateKey, password: 'hunter2' } : { privateKey: `Some preamble text\n${privateKey}` });
         assert.equal(signer.method, 'key');
         const bundle = await signer.sign(statement);
         assert.equal(bundle.verificationMaterial.publicKey!.hint, keyHint(loadPublicKey(keys.pub)));
@@ -199,6 +201,9 @@ describe('key loading errors (BAD_INPUT)', () => {
     const enc = createPrivateKey(keyPair('prime256v1').pkcs8).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'right' }) as string;
     throwsCode(() => keySigner({ privateKey: enc, password: 'wrong' }), 'BAD_INPUT', /wrong password/);
     throwsCode(() => keySigner({ privateKey: enc }), 'BAD_INPUT', /password is required/);
+    const encSec1 = createPrivateKey(keyPair('prime256v1').pkcs8).export({ type: 'sec1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'right' }) as string;
+    throwsCode(() => keySigner({ privateKey: encSec1, password: 'wrong' }), 'BAD_INPUT', /wrong password/);
+    throwsCode(() => keySigner({ privateKey: encSec1 }), 'BAD_INPUT', /password is required/);
     throwsCode(() => keySigner({ privateKey: 'not a key' }), 'BAD_INPUT', /not PEM/);
     throwsCode(() => keySigner({ privateKey: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }), 'BAD_INPUT', /could not be read/);
     throwsCode(() => keyVerifier({ publicKey: 'nope' }), 'BAD_INPUT', /not PEM/);

@@ -110,7 +110,15 @@ function checkLeafUsage(leaf: Cert): void {
 
 export function certificateVerifier(options: CertificateVerifierOptions = {}): Verifier {
   const anchorTexts = options.trustAnchors ?? rootCertificates;
-  const anchors = anchorTexts.flatMap((pem, i) => parsePemCertificates(pem, `trust anchor file ${i + 1}`)).map(toCert);
+  const anchors = anchorTexts.flatMap((pem, i) =>
+    parsePemCertificates(pem, `trust anchor file ${i + 1}`).map((cert, j) => {
+      try {
+        return toCert(cert);
+      } catch (e) {
+        throw fail('BAD_INPUT', `certificate ${j + 1} of trust anchor file ${i + 1} could not be parsed`, { cause: e });
+      }
+    }),
+  );
   return {
     method: 'certificate',
     async verify(input: BundleJSON): Promise<VerifiedSignature> {
