@@ -189,6 +189,23 @@ describe('scheduling', () => {
     assert.equal(def[20], zeroDigest('sha256', half));
     assert.equal(def[0], openssl('sha256', Buffer.alloc(0)));
   });
+  it('a big file hashed alone (read-ahead loop) matches, with progress, and aborts', async () => {
+    const d = randomBytes(17 * CHUNK_SIZE + 3);
+    const p = file('readahead.bin', d);
+    let sum = 0;
+    const jobs = [whole(p), { path: p, start: 5, end: d.length - 1 }];
+    for (const algo of ['sha256', 'blake2b'] as const) {
+      sum = 0;
+      const got = await hashJobs(jobs, { algorithm: algo, onProgress: (b) => (sum += b) });
+      assert.deepEqual(got, [openssl(algo, d), openssl(algo, d.subarray(5, d.length - 1))]);
+      assert.equal(sum, 2 * d.length - 6);
+    }
+    const ac = new AbortController();
+    await assert.rejects(
+      hashJobs(jobs, { algorithm: 'sha256', signal: ac.signal, onProgress: () => ac.abort() }),
+      { name: 'AbortError' },
+    );
+  });
   it('progress totals equal the byte count in every mode', async () => {
     const datas = [randomBytes(2 * CHUNK_SIZE + 3), randomBytes(10), Buffer.alloc(0), randomBytes(CHUNK_SIZE)];
     const jobs = datas.map((d, i) => whole(file(`p${i}.bin`, d)));
@@ -248,6 +265,17 @@ describe('failures', () => {
       });
     });
   }
+  it('a big file that shrank, hashed alone (read-ahead loop), rejects with BAD_INPUT', async () => {
+    const p = sparse('sparse-shrunk.bin', 20 * CHUNK_SIZE);
+    await assert.rejects(hashJobs([{ path: p, start: 0, end: 40 * CHUNK_SIZE }], { algorithm: 'sha256' }), {
+      code: 'BAD_INPUT',
+      message: new RegExp(`^cannot read .*sparse-shrunk\\.bin: file ended at byte ${20 * CHUNK_SIZE}`),
+    });
+    await assert.rejects(hashJobs([{ path: join(dir, 'nope'), start: 0, end: 40 * CHUNK_SIZE }], { algorithm: 'sha256' }), {
+      code: 'BAD_INPUT',
+      message: /ENOENT/,
+    });
+  });
   it('a failure with workers running leaves no worker behind: the process exits by itself', () => {
     const big = sparse('sparse-fail.bin', MIN_PARALLEL_BYTES + CHUNK_SIZE);
     const jobs = [
