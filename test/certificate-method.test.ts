@@ -13,6 +13,7 @@ import { keySigner } from '../src/signing/key.js';
 import { certificateVerifier } from '../src/verifying/certificate.js';
 import { CA_EXTENSIONS, LEAF_EXTENSIONS, ecKeyPem, makeChain, mint, rsaKeyPem } from './helpers/pki.js';
 import { MT_KEYS, MT_VECTORS } from './helpers/paths.js';
+import { validateBundle } from './helpers/schemas.js';
 
 const key = (name: string): string => readFileSync(join(MT_KEYS, name), 'utf8');
 const CA = key('ca-cert.pem');
@@ -98,6 +99,7 @@ describe('certificate signing', () => {
     const ders = bundle.verificationMaterial.x509CertificateChain!.certificates.map((c) => c.rawBytes);
     assert.deepEqual(ders, [key('signing-key-cert.pem'), INT, CA].map((p) => new X509Certificate(p).raw.toString('base64')));
     assert.deepEqual(bundle.verificationMaterial.tlogEntries, []);
+    validateBundle(bundle);
     assert.equal(bundle.dsseEnvelope!.signatures[0]!.keyid, '');
     const result = await certificateVerifier({ trustAnchors: [CA] }).verify(JSON.parse(JSON.stringify(bundle)));
     assert.ok(result.payload.equals(statement));
@@ -106,6 +108,7 @@ describe('certificate signing', () => {
     it(`round trip with an openssl-minted ${curve} leaf, intermediates reversed`, async () => {
       const { root, intermediate, leaf } = makeChain({ key: ecKeyPem(curve) });
       const bundle = await certificateSigner({ privateKey: leaf.key, signingCertificate: leaf.cert, certificateChain: [intermediate.cert] }).sign(statement);
+      validateBundle(bundle);
       const result = await certificateVerifier({ trustAnchors: [root.cert] }).verify(bundle);
       assert.equal(result.signer.certificateSubject, 'CN=ml-team');
       assert.equal(result.signer.certificateFingerprints!.length, 3);

@@ -16,6 +16,7 @@ import { keyHint, loadPrivateKey, loadPublicKey } from '../src/signing/ec-keys.j
 import { keySigner } from '../src/signing/key.js';
 import { LEGACY_PAE_WARNING, OLD_MATERIAL_WARNING, keyVerifier } from '../src/verifying/key.js';
 import { MT_KEYS, MT_VECTORS } from './helpers/paths.js';
+import { validateBundle } from './helpers/schemas.js';
 import { specBundleText, specP384PublicKeyPem, specPublicKeyPem } from './helpers/spec.js';
 
 const CURVES = ['prime256v1', 'secp384r1', 'secp521r1'] as const;
@@ -95,6 +96,7 @@ describe('key signing round trips', () => {
         assert.equal(signer.method, 'key');
         const bundle = await signer.sign(statement);
         assert.equal(bundle.verificationMaterial.publicKey!.hint, keyHint(loadPublicKey(keys.pub)));
+        validateBundle(bundle);
         const result = await keyVerifier({ publicKey: keys.pub }).verify(JSON.parse(JSON.stringify(bundle)));
         assert.ok(result.payload.equals(statement));
         assert.deepEqual(result.signer.warnings, []);
