@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { isModelSealError } from '../src/errors.js';
+import {
+  loadClientTrustConfig,
+  oidcIssuerFromSigningConfig,
+  packageRoot,
+  resolveSigningConfig,
+  resolveTrustedRoot,
+  selectService,
+  shippedTrustFile,
+} from '../src/trust/index.js';
+import { verifyEcdsaPrehashed } from '../src/trust/ecdsa-prehash.js';
+import { generateKeyPairSync, createHash, sign as cryptoSign } from 'node:crypto';
+import { PROJECT_ROOT } from './helpers/paths.js';
+
+const require = createRequire(import.meta.url);
+const tmp = mkdtempSync(join(tmpdir(), 'modelseal-trust-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('shipped trust material', () => {
+  it('is found from compiled code at any depth (package root with trust/)', () => {
+    assert.equal(packageRoot(), PROJECT_ROOT);
+    assert.ok(existsSync(shippedTrustFile('public-good/trusted_root.json')));
+  });
+
+  it("the shipped public-good trusted root (and TUF root) equal @sigstore/tuf's seeds", () => {
+    const seedsPath = require.resolve('@sigstore/tuf/seeds.json');
+    const seeds = JSON.parse(readFileSync(seedsPath, 'utf8'))['https://tuf-repo-cdn.sigstore.dev'];
+    const seedRoot = JSON.parse(Buffer.from(seeds.targets['trusted_root.json'], 'base64').toString('utf8'));
+    assert.deepEqual(JSON.parse(readFileSync(shippedTrustFile('public-good/trusted_root.json'), 'utf8')), seedRoot);
+    assert.deepEqual(JSON.parse(readFileSync(shippedTrustFile('public-good/tuf-root.json'), 'utf8')), JSON.parse(Buffer.from(seeds['root.json'], 'base64').toString('utf8')));
+  });
+
+  it('the shipped signing configs name the public-good and staging services', () => {
+    const pg = resolveSigningConfig({}).config;
+    assert.equal(selectService(pg.caUrls, 1), 'https://fulcio.sigstore.dev');
+    assert.equal(selectService(pg.rekorTlogUrls, 2), 'https://rekor.sigstore.dev');
+    assert.equal(selectService(pg.tsaUrls, 1), 'https://timestamp.sigstore.dev/api/v1/timestamp');
+    assert.equal(oidcIssuerFromSigningConfig(pg), 'https://oauth2.sigstore.dev/auth');
+    const st = resolveSigningConfig({ useStaging: true }).config;
+    assert.equal(selectService(st.caUrls, 1), 'https://fulcio.sigstage.dev');
+    assert.equal(oidcIssuerFromSigningConfig(st), 'https://oauth2.sigstage.dev/auth');
+  });
+});
+
+describe('choosing trust', () => {
+  const cfgPath = join(tmp, 'trust_config.json');
+  const signingConfig = {
+    mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+    caUrls: [
+      { url: 'https://old-ca.test', majorApiVersion: 1, validFor: { start: '2020-01-01T00:00:00Z', end: '2021-01-01T00:00:00Z' } },
+      { url: 'https://ca.test', majorApiVersion: 1, validFor: { start: '2022-01-01T00:00:00Z' } },
+      { url: 'https://future-api-ca.test', majorApiVersion: 9, validFor: { start: '2023-01-01T00:00:00Z' } },
+    ],
+    oidcUrls: [{ url: 'https://idp.test', majorApiVersion: 1, validFor: { start: '2022-01-01T00:00:00Z' } }],
+    rekorTlogUrls: [{ url: 'https://log.test', majorApiVersion: 1, validFor: { start: '2022-01-01T00:00:00Z' } }],
+    tsaUrls: [],
+    rekorTlogConfig: { selector: 'ANY' },
+  };
+  const trustedRoot = JSON.parse(readFileSync(shippedTrustFile('public-good/trusted_root.json'), 'utf8'));
+  writeFileSync(cfgPath, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.clienttrustconfig.v0.1+json', trustedRoot, signingConfig }));
+
+  it('picks the newest valid service with a supported API version', () => {
+    const { config, description } = resolveSigningConfig({ trustConfig: cfgPath });
+    assert.equal(selectService(config.caUrls, 1), 'https://ca.test');
+    assert.equal(oidcIssuerFromSigningConfig(config), 'https://idp.test');
+    assert.match(description, /trust config/);
+  });
+
+  it('verification: trust config wins over staging; signing: staging wins over trust config (as the reference)', async () => {
+    const v = await resolveTrustedRoot({ trustConfig: cfgPath, useStaging: true, tufRefresh: false });
+    assert.match(v.description, /trust config/);
+    assert.match(resolveSigningConfig({ trustConfig: cfgPath, useStaging: true }).description, /staging/);
+  });
+
+  it('rejects malformed trust configs with BAD_INPUT', () => {
+    const bad = join(tmp, 'bad.json');
+    for (const text of ['nope', '{"mediaType":"application/json","trustedRoot":{},"signingConfig":{}}', '{"signingConfig":{}}']) {
+      writeFileSync(bad, text);
+      assert.throws(() => loadClientTrustConfig(bad), (e: unknown) => isModelSealError(e) && e.code === 'BAD_INPUT');
+    }
+  });
+
+  it('offline: shipped root without a cache, the cached TUF root when there is one, and says which', async () => {
+    const cacheDir = join(tmp, 'cache');
+    const shipped = await resolveTrustedRoot({ tufRefresh: false, cacheDir });
+    assert.match(shipped.description, /^shipped public-good root \(TUF refresh disabled\)/);
+    mkdirSync(join(cacheDir, 'public-good'), { recursive: true });
+    writeFileSync(join(cacheDir, 'public-good', 'trusted_root.json'), JSON.stringify({ fetchedAt: '2026-01-02T03:04:05.000Z', trustedRoot: JSON.parse(readFileSync(shippedTrustFile('public-good/trusted_root.json'), 'utf8')) }));
+    const cached = await resolveTrustedRoot({ tufRefresh: false, cacheDir });
+    assert.match(cached.description, /^cached public-good root from TUF \(fetched 2026-01-02T03:04:05.000Z/);
+    assert.equal(cached.root.tlogs.length, shipped.root.tlogs.length);
+  });
+
+  it('a TUF refresh that cannot reach the network is bounded and falls back (offline machine)', async () => {
+    const started = Date.now();
+    const r = await resolveTrustedRoot({ cacheDir: join(tmp, 'cache2'), tufTimeoutMs: 3000 });
+    assert.ok(Date.now() - started < 6000);
+    // Offline this is the shipped root with the reason; online it is a refreshed root.
+    assert.match(r.description, /^(shipped public-good root \(TUF refresh failed|public-good root refreshed through TUF)/);
+  });
+
+  it('staging has no shipped trusted root: offline it says to use --trust-config', async () => {
+    await assert.rejects(resolveTrustedRoot({ useStaging: true, tufRefresh: false, cacheDir: join(tmp, 'cache3') }), (e: unknown) => isModelSealError(e) && e.code === 'UNSUPPORTED' && /trust-config/.test(e.message));
+  });
+});
+
+describe('prehashed ECDSA (plain file bundles)', () => {
+  for (const [curve, hash] of [['prime256v1', 'sha256'], ['secp384r1', 'sha384'], ['secp384r1', 'sha256']] as const) {
+    it(`verifies ${curve} signatures over a ${hash} digest and rejects others`, () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      const data = Buffer.from(`data for ${curve}`);
+      const sig = cryptoSign(hash, data, privateKey);
+      const digest = createHash(hash).update(data).digest();
+      assert.equal(verifyEcdsaPrehashed(publicKey, digest, sig), true);
+      assert.equal(verifyEcdsaPrehashed(publicKey, createHash(hash).update('other').digest(), sig), false);
+      const bad = Buffer.from(sig);
+      bad[bad.length - 1]! ^= 1;
+      assert.equal(verifyEcdsaPrehashed(publicKey, digest, bad), false);
+      assert.equal(verifyEcdsaPrehashed(generateKeyPairSync('ec', { namedCurve: curve }).publicKey, digest, sig), false);
+    });
+  }
+});
