@@ -173,7 +173,7 @@ export function loadServerSettings(options: LoadSettingsOptions = {}): ServerSet
   for (const prefix of ['MLSERVER_', 'MODELSEAL_']) {
     for (const field of Object.keys(FIELDS)) {
       const v = env[prefix + field.toUpperCase()];
-      if (v !== undefined) out[field] = coerce(prefix + field.toUpperCase(), FIELDS[field as keyof ServerSettings], v, true);
+      if (v !== undefined && v !== '') out[field] = coerce(prefix + field.toUpperCase(), FIELDS[field as keyof ServerSettings], v, true);
     }
   }
   for (const [k, v] of Object.entries(options.overrides ?? {})) {
