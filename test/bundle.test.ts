@@ -46,6 +46,13 @@ describe('parseBundle: accepted', () => {
     for (const d of ['v1.0.0-elliptic-key', 'v1.0.0-certificate', 'v1.0.0-sigstore']) parseBundle(read(join(MT_VECTORS, d, 'model.sig')));
     parseBundle(specBundleText());
   });
+  it('accepts unpadded and URL-safe base64, and multi-megabyte payloads', () => {
+    const b = validBundle('key');
+    b.dsseEnvelope.signatures[0].sig = 'AQID-_8';
+    parseBundle(b);
+    b.dsseEnvelope.payload = Buffer.alloc(40_000_000, 0x61).toString('base64');
+    parseBundle(b);
+  });
   it('lets a plain Sigstore messageSignature bundle through', () => {
     const b = validBundle('sigstore');
     delete b.dsseEnvelope;
@@ -98,6 +105,8 @@ describe('parseBundle: rejected with BAD_BUNDLE', () => {
     throwsCode(() => parseBundle(mutated((b) => { b.dsseEnvelope.payload = ''; })), 'BAD_BUNDLE', /payload is empty/);
     throwsCode(() => parseBundle(mutated((b) => { b.dsseEnvelope.signatures[0].sig = 'abcde'; })), 'BAD_BUNDLE', /sig is not valid base64/);
     throwsCode(() => parseBundle(mutated((b) => { b.verificationMaterial.publicKey.rawBytes = '%%%'; })), 'BAD_BUNDLE', /rawBytes is not valid base64/);
+    throwsCode(() => parseBundle(mutated((b) => { b.dsseEnvelope.signatures[0].sig = 'AAAAA==='; })), 'BAD_BUNDLE', /sig is not valid base64/);
+    throwsCode(() => parseBundle(mutated((b) => { b.dsseEnvelope.signatures[0].sig = 'AAAA='; })), 'BAD_BUNDLE', /sig is not valid base64/);
     const cert = validBundle('certificate');
     cert.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = '@@@@';
     throwsCode(() => parseBundle(cert), 'BAD_BUNDLE', /certificates\[0\]\.rawBytes is not valid base64/);

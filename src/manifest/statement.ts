@@ -63,7 +63,7 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+const HEX = /^[0-9a-fA-F]+$/;
 const LOWER_HEX = /^[0-9a-f]+$/;
 const SHARD_NAME = /^(.*):(0|[1-9]\d*):(0|[1-9]\d*)$/s;
 
