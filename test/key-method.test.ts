@@ -209,5 +209,6 @@ describe('key loading errors (BAD_INPUT)', () => {
     throwsCode(() => keySigner({ privateKey: 'not a key' }), 'BAD_INPUT', /not PEM/);
     throwsCode(() => keySigner({ privateKey: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }), 'BAD_INPUT', /could not be read/);
     throwsCode(() => keyVerifier({ publicKey: 'nope' }), 'BAD_INPUT', /not PEM/);
+    throwsCode(() => keySigner({ privateKey: readFileSync(join(MT_KEYS, 'signing-key-pub.pem')) }), 'BAD_INPUT', /holds no private key/);
   });
 });

@@ -30,6 +30,7 @@ export function loadPrivateKey(pem: string | Buffer, password?: string): KeyObje
     const encrypted = text.includes('ENCRYPTED') || errorCode(e) === 'ERR_MISSING_PASSPHRASE';
     if (encrypted && password === undefined) throw fail('BAD_INPUT', 'the private key is encrypted; a password is required', { cause: e });
     if (encrypted) throw fail('BAD_INPUT', 'cannot decrypt the private key: wrong password', { cause: e });
+    if (!text.includes('PRIVATE KEY')) throw fail('BAD_INPUT', 'the private key file holds no private key (is it a public key or a certificate?)', { cause: e });
     throw fail('BAD_INPUT', 'the private key could not be read (expected a PEM EC private key)', { cause: e });
   }
   ecdsaHashForKey(key);
