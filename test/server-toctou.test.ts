@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { tamperedModelsJs } from '../examples/build-repository.js';
 import { encodeModel } from '../examples/digits/onnx.js';
-import { createSnapshot } from '../src/server/snapshot.js';
+import { createSnapshot, removeSnapshot } from '../src/server/snapshot.js';
 import { call, cleanupAll, digitsRequest, exampleRepo, startTestServer } from './helpers/server.js';
 
 after(cleanupAll);
@@ -133,6 +133,7 @@ describe('server: snapshots', () => {
     assert.deepEqual(snap.files, ['a.bin', 'sub/b.txt']);
     assert.deepEqual(readFileSync(join(snap.dir, 'a.bin')), Buffer.from([1, 2, 3]));
     assert.equal(existsSync(join(snap.dir, '.git')), false);
+    await removeSnapshot(snap.dir);
     symlinkSync(join(src, 'a.bin'), join(src, 'sub', 'link'));
     await assert.rejects(createSnapshot(src), /sub\/link.*symlinks are not served/);
     const src2 = mkdtempSync(join(tmpdir(), 'modelseal-snapsrc-'));
@@ -140,5 +141,8 @@ describe('server: snapshots', () => {
     const { execFileSync } = await import('node:child_process');
     execFileSync('mkfifo', [join(src2, 'fifo')]);
     await assert.rejects(createSnapshot(src2), /fifo.*not a regular file/);
+    const { rmSync } = await import('node:fs');
+    rmSync(src, { recursive: true });
+    rmSync(src2, { recursive: true });
   });
 });

@@ -1,9 +1,9 @@
 /** Server building blocks: settings, env overrides, discovery, policy, auth, tensors, CLI flags. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { describeDiff, fileOfItem } from '../src/server/gate.js';
 import { checkBearer } from '../src/server/http.js';
 import { serveCommand } from '../src/server/index.js';
@@ -12,9 +12,19 @@ import { globToRegExp, matchPolicy, parsePolicy } from '../src/server/policy.js'
 import { compareVersions, discoverModels, isLoopbackHost, loadServerSettings } from '../src/server/settings.js';
 import { parseInferenceRequest } from '../src/server/tensors.js';
 
+const made: string[] = [];
+function tmp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 describe('server units', () => {
   test('settings: defaults, file, env (MLSERVER_ then MODELSEAL_), overrides, unknown fields', () => {
-    const d = mkdtempSync(join(tmpdir(), 'modelseal-settings-'));
+    const d = tmp('modelseal-settings-');
     const f = join(d, 'settings.json');
     writeFileSync(f, JSON.stringify({ http_port: 9000, model_repository_root: 'models', policy: 'p.json', parallel_workers: 0, load_models_at_startup: false }));
     let s = loadServerSettings({ settings: f, env: {} });
@@ -49,7 +59,7 @@ describe('server units', () => {
   });
 
   test('discovery: every model-settings.json, names default to the folder, bad files skipped', () => {
-    const root = mkdtempSync(join(tmpdir(), 'modelseal-disc-'));
+    const root = tmp('modelseal-disc-');
     mkdirSync(join(root, 'a'));
     writeFileSync(join(root, 'a', 'model-settings.json'), '{}');
     mkdirSync(join(root, 'b', '1'), { recursive: true });
@@ -64,7 +74,7 @@ describe('server units', () => {
   });
 
   test('policy: globs, first match wins, defaults, validation', () => {
-    const d = mkdtempSync(join(tmpdir(), 'modelseal-policy-'));
+    const d = tmp('modelseal-policy-');
     writeFileSync(join(d, 'k.pub'), 'PEM');
     const p = parsePolicy(
       { entries: [{ models: 'fraud-*', publicKeys: ['k.pub'] }, { models: ['x?', 'scratch'], mode: 'off' }, { models: '*', mode: 'warn', publicKeys: ['k.pub'], signature: 'sigs/m.sig' }] },
@@ -110,9 +120,12 @@ describe('server units', () => {
 
   test('serveCommand: usage errors exit 2, startup refusals exit 3', async () => {
     const quiet = { log() {} };
-    assert.equal(await serveCommand(['--bogus'], { logger: quiet }), 2);
-    assert.equal(await serveCommand(['--http-port', 'x'], { logger: quiet }), 2);
-    assert.equal(await serveCommand(['a', 'b'], { logger: quiet }), 2);
+    let usage = '';
+    const q = { logger: quiet, err: (t: string) => (usage += t) };
+    assert.equal(await serveCommand(['--bogus'], q), 2);
+    assert.match(usage, /unknown option '--bogus'[\s\S]*usage: modelseal serve/);
+    assert.equal(await serveCommand(['--http-port', 'x'], q), 2);
+    assert.equal(await serveCommand(['a', 'b'], q), 2);
     assert.equal(await serveCommand(['/nonexistent', '--policy', '/nonexistent/policy.json', '--http-port', '0', '--grpc-port', 'none'], { logger: quiet, env: {} }), 3);
   });
 });

@@ -200,13 +200,16 @@ export interface ServeCommandIO {
   /** Called once listening (tests, embedding). */
   onListening?: (server: RunningServer) => void;
   env?: NodeJS.ProcessEnv;
+  /** Usage and help text (default: stderr / stdout). */
+  err?: (text: string) => void;
+  out?: (text: string) => void;
 }
 
 /** Parse argv (the words after `serve`), start, wait for SIGINT/SIGTERM, shut down. Returns the exit code. */
 export async function serveCommand(argv: string[], io: ServeCommandIO = {}): Promise<number> {
   const opts: { dir?: string; settings?: string; policy?: string; httpPort?: number; grpcPort?: number | null; host?: string; level?: LogLevel } = {};
   const usage = (msg: string): number => {
-    process.stderr.write(`modelseal serve: ${msg}\n${SERVE_USAGE}\n`);
+    (io.err ?? ((t: string) => process.stderr.write(t)))(`modelseal serve: ${msg}\n${SERVE_USAGE}\n`);
     return 2;
   };
   const port = (v: string | undefined, allowNone: boolean): number | null | undefined => {
@@ -223,7 +226,7 @@ export async function serveCommand(argv: string[], io: ServeCommandIO = {}): Pro
     switch (flag) {
       case '-h':
       case '--help':
-        process.stdout.write(SERVE_USAGE + '\n');
+        (io.out ?? ((t: string) => process.stdout.write(t)))(SERVE_USAGE + '\n');
         return 0;
       case '--settings':
         opts.settings = takeValue();
