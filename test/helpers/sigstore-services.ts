@@ -88,10 +88,13 @@ export async function startLocalSigstore(options: LocalSigstoreOptions = {}): Pr
   const url = `http://${host}`;
 
   const kp = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const ctlog = await initializeCTLog(kp);
-  const ca = await initializeCA(kp, ctlog);
-  const tlog = await initializeTLog(url, kp);
-  const tsa = await initializeTSA(kp);
+  // One clock on a whole second for every service: the mock TSA writes GeneralizedTime fractions
+  // with trailing zeros stripped (".5Z"), which @sigstore/core's parser rejects (it wants 3 digits).
+  const clock = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const ctlog = await initializeCTLog(kp, clock);
+  const ca = await initializeCA(kp, ctlog, clock);
+  const tlog = await initializeTLog(url, kp, clock);
+  const tsa = await initializeTSA(kp, clock);
   const rekorLike = { ...tlog, publicKey: tlog.publicKey, log: (e: object) => tlog.log(dsseProposedToCanonical(e as Record<string, unknown>)), logV2: tlog.logV2.bind(tlog) };
   handlers.push(fulcioHandler(ca, { subjectClaim: 'email' }), rekorHandler(rekorLike), tsaHandler(tsa));
 
