@@ -168,6 +168,16 @@ describe('certificate path rules (openssl-minted PKI)', () => {
     const twin = mint({ subject: '/CN=self', extensions: ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature'] });
     await rejectsCode(signAndVerify(self, [], [twin.cert]), 'UNTRUSTED_SIGNER', /does not chain/);
   });
+  it('unsupported critical extensions fail closed (name constraints, unknown OIDs)', async () => {
+    const root = mint({ subject: '/CN=r', extensions: [...CA_EXTENSIONS, 'nameConstraints=critical,permitted;DNS:example.com'] });
+    const intermediate = mint({ subject: '/CN=i', issuer: root, extensions: CA_EXTENSIONS });
+    const leaf = mint({ subject: '/CN=leaf', issuer: intermediate, extensions: LEAF_EXTENSIONS });
+    await rejectsCode(signAndVerify(leaf, [intermediate.cert], [root.cert]), 'UNTRUSTED_SIGNER', /critical name constraints/);
+    const chain = makeChain({ extensions: [...LEAF_EXTENSIONS, '1.2.3.4=critical,ASN1:UTF8String:x'] });
+    await rejectsCode(signAndVerify(chain.leaf, [chain.intermediate.cert], [chain.root.cert]), 'UNTRUSTED_SIGNER', /unsupported critical extension 1\.2\.3\.4/);
+    const nonCritical = makeChain({ extensions: [...LEAF_EXTENSIONS, '1.2.3.4=ASN1:UTF8String:x', 'subjectAltName=critical,email:a@b.c'] });
+    await signAndVerify(nonCritical.leaf, [nonCritical.intermediate.cert], [nonCritical.root.cert]);
+  });
   it('a missing intermediate → UNTRUSTED_SIGNER', async () => {
     const { root, leaf } = makeChain();
     await rejectsCode(signAndVerify(leaf, [], [root.cert]), 'UNTRUSTED_SIGNER', /does not chain/);

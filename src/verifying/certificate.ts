@@ -2,8 +2,8 @@
  * `certificate` verification (spec §5.2, with the TS recommendations): the path is built from
  * the leaf through the bundle's untrusted intermediates (any order) to a self-signed trust anchor,
  * linking certificates by verified signatures (names alone mislead: the reference test leaf has
- * subject == issuer). The whole path must be valid now. Not checked: name constraints, policies,
- * unknown critical extensions, revocation.
+ * subject == issuer). The whole path must be valid now. Critical extensions we do not process
+ * (name constraints included) fail closed. Not checked: policies, revocation.
  */
 import { X509Certificate, verify as verifySignature } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
@@ -24,6 +24,25 @@ export interface CertificateVerifierOptions {
 }
 
 const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
+
+/**
+ * Critical extensions we may accept: the ones checked here, plus those that do not restrict a
+ * path without an explicit policy (as OpenSSL's defaults). Any other critical one fails closed.
+ */
+const UNDERSTOOD_CRITICAL_EXTENSIONS: Record<string, string> = {
+  '2.5.29.14': 'subjectKeyIdentifier',
+  '2.5.29.15': 'keyUsage',
+  '2.5.29.17': 'subjectAltName',
+  '2.5.29.18': 'issuerAltName',
+  '2.5.29.19': 'basicConstraints',
+  '2.5.29.32': 'certificatePolicies',
+  '2.5.29.33': 'policyMappings',
+  '2.5.29.35': 'authorityKeyIdentifier',
+  '2.5.29.36': 'policyConstraints',
+  '2.5.29.37': 'extendedKeyUsage',
+  '2.5.29.54': 'inhibitAnyPolicy',
+};
+const NAME_CONSTRAINTS = '2.5.29.30';
 const MAX_PATH_LENGTH = 10;
 
 interface Cert {
@@ -83,9 +102,20 @@ function buildPath(leaf: Cert, intermediates: Cert[], anchors: Cert[]): Cert[] |
   return search([leaf]);
 }
 
+function checkCriticalExtensions(cert: Cert, role: string): void {
+  for (const extension of cert.parsed.extensions) {
+    const oid = extension.subs[0]?.toOID() ?? '';
+    const critical = extension.subs.length === 3 && extension.subs[1]!.toBoolean();
+    if (!critical || UNDERSTOOD_CRITICAL_EXTENSIONS[oid]) continue;
+    if (oid === NAME_CONSTRAINTS) untrusted(`the ${role} has critical name constraints, which are not supported`);
+    untrusted(`the ${role} has an unsupported critical extension ${oid}`);
+  }
+}
+
 function checkPath(path: Cert[], now: Date): void {
   for (const [i, cert] of path.entries()) {
     const role = i === 0 ? 'signing certificate' : `issuer certificate ${subjectOf(cert)}`;
+    checkCriticalExtensions(cert, role);
     if (now < cert.parsed.notBefore) untrusted(`the ${role} is not valid before ${cert.parsed.notBefore.toISOString()}`);
     if (now > cert.parsed.notAfter) untrusted(`the ${role} expired on ${cert.parsed.notAfter.toISOString()}`);
     if (i === 0) continue;
