@@ -6,6 +6,9 @@ import { after, describe, test } from 'node:test';
 import { generateDemoKeyPair, signFolder, CUSTOM_SETTINGS } from '../examples/build-repository.js';
 import { encodeModel } from '../examples/digits/onnx.js';
 import { startServer, silentLogger } from '../src/server/index.js';
+import { MT_KEYS } from './helpers/paths.js';
+import { sign } from '../src/api.js';
+import { certificateSigner } from '../src/signing/certificate.js';
 import { call, cleanupAll, digitsRequest, exampleRepo, startTestServer } from './helpers/server.js';
 
 after(cleanupAll);
@@ -174,6 +177,45 @@ describe('server: refusals', () => {
       assert.equal(t.state, 'READY');
       assert.match(t.reason, /loaded despite failed verification/);
       assert.equal((await call(s, 'GET', '/v2/models/tampered-model')).json.parameters['modelseal.verification'], 'warned');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('certificate policy: a CA-signed model loads; any listed signer is accepted; others refused', async () => {
+    const repo = await exampleRepo();
+    const d = join(repo.modelsDir, 'ca-model');
+    cpSync(join(repo.modelsDir, 'custom-good'), d, { recursive: true });
+    unlinkSync(join(d, 'model.sig'));
+    const pem = (f: string): string => readFileSync(join(MT_KEYS, f), 'utf8');
+    await sign(d, {
+      signer: certificateSigner({ privateKey: pem('signing-key.pem'), signingCertificate: pem('signing-key-cert.pem'), certificateChain: [pem('int-ca-cert.pem')] }),
+      signaturePath: join(d, 'model.sig'),
+    });
+    writeFileSync(
+      repo.policyPath,
+      JSON.stringify({
+        entries: [
+          { models: 'ca-*', publicKeys: ['keys/demo.pub'], certificateAuthorities: [join(MT_KEYS, 'ca-cert.pem')] },
+          { models: 'custom-*', publicKeys: ['keys/demo.pub'], certificateAuthorities: [join(MT_KEYS, 'ca-cert.pem')] },
+          { models: '*', publicKeys: ['keys/demo.pub'] },
+        ],
+      }),
+    );
+    cpSync(d, join(repo.modelsDir, 'other-ca-model'), { recursive: true });
+    const s = await startTestServer(repo);
+    try {
+      let r = await call(s, 'POST', '/v2/repository/models/ca-model/load', {});
+      assert.equal(r.status, 200, r.text);
+      r = await call(s, 'GET', '/v2/models/ca-model');
+      assert.equal(r.json.parameters['modelseal.verification'], 'verified');
+      assert.ok(r.json.parameters['modelseal.signer.subject']);
+      assert.equal((await call(s, 'POST', '/v2/repository/models/custom-good/load', {})).status, 200, 'key-signed model under the same any-of entry');
+      r = await call(s, 'POST', '/v2/repository/models/other-ca-model/load', {});
+      assert.equal(r.status, 400);
+      assert.match(r.json.error, /^model 'other-ca-model' failed signature verification: [A-Z_]+: /);
+      r = await call(s, 'POST', '/v2/repository/models/custom-tampered/load', {});
+      assert.match(r.json.error, /changed: models\.js/, 'a trusted signer with different content names the files');
     } finally {
       await s.close();
     }
