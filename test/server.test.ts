@@ -221,6 +221,21 @@ describe('server: refusals', () => {
     }
   });
 
+  test('two folders claiming the same model name and version are refused', async () => {
+    const repo = await exampleRepo();
+    const d = join(repo.modelsDir, 'impostor');
+    cpSync(join(repo.modelsDir, 'custom-good'), d, { recursive: true });
+    writeFileSync(join(d, 'model-settings.json'), JSON.stringify({ ...CUSTOM_SETTINGS, name: 'custom-good' }));
+    const s = await startTestServer(repo);
+    try {
+      const r = await call(s, 'POST', '/v2/repository/models/custom-good/load', {});
+      assert.equal(r.status, 400);
+      assert.match(r.json.error, /defined twice \(custom-good and impostor\)/);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a symlink in the model folder is refused', async () => {
     const repo = await exampleRepo();
     const { symlinkSync } = await import('node:fs');

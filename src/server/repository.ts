@@ -139,6 +139,14 @@ export class ModelRepository {
     return this.withLock(name, async () => {
       const found = this.discover().filter((d) => d.name === name);
       if (found.length === 0) throw notFound(`Model ${name} not found`);
+      const seen = new Map<string, string>();
+      for (const d of found) {
+        const k = key(d.name, d.version);
+        if (seen.has(k)) {
+          throw new ServerError(400, `model '${name}'${d.version ? ` version ${d.version}` : ''} is defined twice (${seen.get(k)} and ${d.relFolder}): refusing to guess`);
+        }
+        seen.set(k, d.relFolder);
+      }
       let firstError: unknown;
       for (const d of found) {
         try {

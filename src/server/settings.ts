@@ -4,6 +4,7 @@
  */
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { VERSION } from '../cli/version.js';
 import { fail } from '../errors.js';
 
 export interface ServerSettings {
@@ -37,7 +38,7 @@ export interface ServerSettings {
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   server_name: 'modelseal',
-  server_version: '0.1.0',
+  server_version: VERSION,
   extensions: [],
   host: '127.0.0.1',
   http_port: 8080,
