@@ -219,6 +219,27 @@ describe('sigstore keyless round trip against a local Fulcio/Rekor/TSA', () => {
     }
   });
 
+  it('accepts Rekor v2 entries: dsse 0.0.2, and hashedrekord 0.0.2 over the PAE (sigstore-python), time from the TSA', async () => {
+    for (const rekorV2DsseAsHashedRekord of [false, true]) {
+      const v2 = await startLocalSigstore({ rekorV2: true, rekorV2DsseAsHashedRekord });
+      try {
+        const b = await sigstoreSigner({ identityToken: fakeIdentityToken(), trustConfig: v2.trustConfigPath }).sign(Buffer.from('{"v2":true}'));
+        const entry = (b.verificationMaterial.tlogEntries as any[])[0];
+        assert.deepEqual(entry.kindVersion, { kind: rekorV2DsseAsHashedRekord ? 'hashedrekord' : 'dsse', version: '0.0.2' });
+        assert.equal(entry.inclusionPromise, undefined);
+        assert.equal(v2.hits['/api/v2/log/entries'], 1);
+        const v = await verifySigstoreBundle(b, { ...who, trustConfig: v2.trustConfigPath });
+        assert.equal(v.payload.toString(), '{"v2":true}');
+        assert.deepEqual(v.signer.timestampSources, ['timestamp-authority']);
+        const tampered = JSON.parse(JSON.stringify(b));
+        tampered.dsseEnvelope.payload = Buffer.from('{"v2":false}').toString('base64');
+        await rejectsCode(verifySigstoreBundle(tampered, { ...who, trustConfig: v2.trustConfigPath }), 'SIGNATURE_INVALID');
+      } finally {
+        await v2.stop();
+      }
+    }
+  });
+
   it('retries a failing service, and reports NETWORK when it stays down (no signature written)', async () => {
     svc.failNext('/api/v2/signingCert', 1);
     const before = svc.hits['/api/v2/signingCert'] ?? 0;

@@ -12,7 +12,8 @@ import { Verifier as SigstoreJsVerifier, toSignedEntity, toTrustMaterial } from 
 import type { SignedEntity } from '@sigstore/verify';
 
 type SignatureContent = SignedEntity['signature'];
-import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { pae } from '../bundle/dsse.js';
 import type { BundleJSON } from '../bundle/types.js';
 import { fail, ModelSealError } from '../errors.js';
 import { resolveTrustedRoot, type TrustOptions } from '../trust/index.js';
@@ -217,9 +218,28 @@ export async function verifySigstoreBundle(json: BundleJSON, options: SigstoreVe
   } catch (e) {
     throw fail('BAD_BUNDLE', `the Sigstore bundle is malformed: ${(e as Error).message}`, { cause: e });
   }
-  const signer = await verifyEntity(entity, bundle, options);
   const env = bundle.content.dsseEnvelope;
+  const signer = await verifyEntity(withPaeDigestForHashedRekordV2(entity, bundle, env), bundle, options);
   return { payload: Buffer.from(env.payload), payloadType: env.payloadType, signer };
+}
+
+/**
+ * Rekor v2 logs a DSSE signature from sigstore-python as a `hashedrekord` 0.0.2 entry over
+ * SHA-256(PAE) (spec §5.3). @sigstore/verify 3.x compares that digest with SHA-256(payload), so
+ * for such entries compare it with the PAE digest instead (the signature check is unchanged).
+ */
+function withPaeDigestForHashedRekordV2(entity: SignedEntity, bundle: Bundle, env: { payloadType: string; payload: Buffer }): SignedEntity {
+  const v2Hashed = bundle.verificationMaterial.tlogEntries.some((e) => e.kindVersion?.kind === 'hashedrekord' && e.kindVersion.version === '0.0.2');
+  if (!v2Hashed) return entity;
+  const paeDigest = createHash('sha256').update(pae(env.payloadType, Buffer.from(env.payload))).digest();
+  const orig = entity.signature;
+  const signature: SignatureContent = {
+    signature: orig.signature,
+    compareSignature: (sig: Buffer) => orig.compareSignature(sig),
+    compareDigest: (digest: Buffer) => digest.equals(paeDigest),
+    verifySignature: (key: KeyObject) => orig.verifySignature(key),
+  };
+  return { ...entity, signature };
 }
 
 /** A message signature checked against a digest only (no file bytes at hand). */

@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, tsaHandler } from '@sigstore/mock';
+import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, rekorV2Handler, tsaHandler } from '@sigstore/mock';
+import { DSSERequestV002, HashedRekordRequestV002 } from '@sigstore/protobuf-specs/rekor/v2';
 
 type Handler = ReturnType<typeof rekorHandler>;
 
@@ -31,10 +32,57 @@ export interface LocalSigstoreOptions {
   oidcIssuer?: string;
   /** List the TSA in the signing config (default true). */
   tsa?: boolean;
+  /** List the log as a Rekor v2 service (entries dsse/hashedrekord 0.0.2, no SET). Default v1. */
+  rekorV2?: boolean;
+  /**
+   * Rekor v2 only: log DSSE signatures as `hashedrekord` 0.0.2 over SHA-256(PAE), as
+   * sigstore-python does, instead of `dsse` 0.0.2.
+   */
+  rekorV2DsseAsHashedRekord?: boolean;
 }
 
 const b64 = (b: ArrayBufferView | Buffer): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Real Rekor v2 logs the canonical Entry ({kind, apiVersion, spec: {dsseV002 | hashedRekordV002}});
+ * the mock logs the request verbatim, so turn the request into the entry first.
+ */
+function v2RequestToEntry(req: { spec?: { $case: string; [k: string]: unknown } }, dsseAsHashedRekord: boolean): object {
+  const spec = req.spec;
+  if (spec?.$case === 'dsseRequestV002') {
+    const r = DSSERequestV002.toJSON(spec['dsseRequestV002'] as never) as { envelope: { payload: string; payloadType: string; signatures: { sig: string }[] }; verifiers: unknown[] };
+    if (dsseAsHashedRekord) {
+      const body = Buffer.from(r.envelope.payload, 'base64');
+      const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(r.envelope.payloadType)} ${r.envelope.payloadType} ${body.length} `), body]);
+      return {
+        kind: 'hashedrekord',
+        apiVersion: '0.0.2',
+        spec: {
+          hashedRekordV002: {
+            data: { algorithm: 'SHA2_256', digest: createHash('sha256').update(pae).digest('base64') },
+            signature: { content: r.envelope.signatures[0]!.sig, verifier: r.verifiers[0] },
+          },
+        },
+      };
+    }
+    return {
+      kind: 'dsse',
+      apiVersion: '0.0.2',
+      spec: {
+        dsseV002: {
+          payloadHash: { algorithm: 'SHA2_256', digest: createHash('sha256').update(Buffer.from(r.envelope.payload, 'base64')).digest('base64') },
+          signatures: r.envelope.signatures.map((s, i) => ({ content: s.sig, verifier: r.verifiers[i] ?? r.verifiers[0] })),
+        },
+      },
+    };
+  }
+  if (spec?.$case === 'hashedRekordRequestV002') {
+    const r = HashedRekordRequestV002.toJSON(spec['hashedRekordRequestV002'] as never) as { digest: string; signature: unknown };
+    return { kind: 'hashedrekord', apiVersion: '0.0.2', spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: r.digest }, signature: r.signature } } };
+  }
+  return req;
+}
 
 /** Real Rekor turns a proposed dsse entry into its canonical body; the mock stores it verbatim. */
 function dsseProposedToCanonical(e: Record<string, unknown>): object {
@@ -95,8 +143,21 @@ export async function startLocalSigstore(options: LocalSigstoreOptions = {}): Pr
   const ca = await initializeCA(kp, ctlog, clock);
   const tlog = await initializeTLog(url, kp, clock);
   const tsa = await initializeTSA(kp, clock);
-  const rekorLike = { ...tlog, publicKey: tlog.publicKey, log: (e: object) => tlog.log(dsseProposedToCanonical(e as Record<string, unknown>)), logV2: tlog.logV2.bind(tlog) };
-  handlers.push(fulcioHandler(ca, { subjectClaim: 'email' }), rekorHandler(rekorLike), tsaHandler(tsa));
+  const rekorLike = {
+    publicKey: tlog.publicKey,
+    log: (e: object) => tlog.log(dsseProposedToCanonical(e as Record<string, unknown>)),
+    logV2: async (req: Parameters<typeof tlog.logV2>[0]) => {
+      const entry = await tlog.logV2(v2RequestToEntry(req as never, options.rekorV2DsseAsHashedRekord === true) as never);
+      // The mock decodes its hex root hash as base64; a one-leaf tree's root is H(0x00 || body).
+      // ...and puts the random entry index into a one-leaf tree's proof.
+      entry.inclusionProof!.logIndex = '0';
+      entry.inclusionProof!.rootHash = createHash('sha256').update(Buffer.from([0])).update(entry.canonicalizedBody).digest();
+      // The mock's v2 kind sniffing looks at the request shape; take it from the entry.
+      entry.kindVersion = { kind: JSON.parse(entry.canonicalizedBody.toString('utf8')).kind, version: '0.0.2' };
+      return entry;
+    },
+  };
+  handlers.push(fulcioHandler(ca, { subjectClaim: 'email' }), rekorHandler(rekorLike), rekorV2Handler(rekorLike), tsaHandler(tsa));
 
   const start = new Date(Date.now() - 60_000).toISOString();
   const spki = kp.publicKey.export({ format: 'der', type: 'spki' });
@@ -122,7 +183,7 @@ export async function startLocalSigstore(options: LocalSigstoreOptions = {}): Pr
     mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
     caUrls: svc(url),
     oidcUrls: svc(options.oidcIssuer ?? 'http://127.0.0.1:9/no-oidc-here'),
-    rekorTlogUrls: svc(url),
+    rekorTlogUrls: [{ ...svc(url)[0]!, majorApiVersion: options.rekorV2 ? 2 : 1 }],
     tsaUrls: options.tsa === false ? [] : svc(`${url}/api/v1/timestamp`),
     rekorTlogConfig: { selector: 'ANY' },
     ...(options.tsa === false ? {} : { tsaConfig: { selector: 'ANY' } }),
