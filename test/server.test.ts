@@ -130,6 +130,19 @@ describe('server: refusals', () => {
     }
   });
 
+  test('sigstore policy entry refuses a key-signed model', async () => {
+    const repo = await exampleRepo();
+    writeFileSync(repo.policyPath, JSON.stringify({ entries: [{ models: '*', sigstore: [{ identity: 'ml@example.com', issuer: 'https://accounts.google.com' }] }] }));
+    const s = await startTestServer(repo);
+    try {
+      const r = await call(s, 'POST', '/v2/repository/models/good-model/load', {});
+      assert.equal(r.status, 400);
+      assert.match(r.json.error, /^model 'good-model' failed signature verification: UNTRUSTED_SIGNER: /);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('garbage signature file', async () => {
     const repo = await exampleRepo();
     writeFileSync(join(repo.modelsDir, 'good-model', 'model.sig'), '{"not": "a bundle"}');

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { isModelSealError } from '../errors.js';
 import { ServerError, messageOf } from './errors.js';
 import type { VerifyFunction } from './gate.js';
@@ -98,9 +98,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (e.mode === 'off') logger.log('warn', `TRUST POLICY: verification is OFF for models matching ${e.models.join(', ')}: they load without any signature check`, { policy: policy.source });
     if (e.mode === 'warn') logger.log('warn', `TRUST POLICY: mode "warn" for models matching ${e.models.join(', ')}: models that fail verification still load`, { policy: policy.source });
   }
+  const root = resolve(settings.model_repository_root);
+  const inside = (p: string): boolean => {
+    const rel = relative(root, resolve(p));
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  const trustFiles = [policy.source, ...policy.entries.flatMap((e) => [...e.publicKeys, ...e.certificateAuthorities].map((k) => k.path))];
+  for (const f of trustFiles.filter((p) => p.startsWith('/') && inside(p))) {
+    logger.log('warn', `trust file '${f}' lies inside the model repository: whoever can write models could rewrite the policy or keys; keep them outside`, {});
+  }
   const metrics = new ServerMetrics();
   const repository = new ModelRepository({
-    root: resolve(settings.model_repository_root),
+    root,
     policy,
     logger,
     metrics,
