@@ -17,6 +17,9 @@ import {
 import { verifyEcdsaPrehashed } from '../src/trust/ecdsa-prehash.js';
 import { generateKeyPairSync, createHash, sign as cryptoSign } from 'node:crypto';
 import { PROJECT_ROOT } from './helpers/paths.js';
+import { fakeIdentityToken, startLocalSigstore, startLocalTufRepo } from './helpers/sigstore-services.js';
+import { sigstoreSigner } from '../src/signing/sigstore.js';
+import { verifySigstoreBundle } from '../src/verifying/sigstore.js';
 
 const require = createRequire(import.meta.url);
 const tmp = mkdtempSync(join(tmpdir(), 'modelseal-trust-'));
@@ -107,6 +110,43 @@ describe('choosing trust', () => {
 
   it('staging has no shipped trusted root: offline it says to use --trust-config', async () => {
     await assert.rejects(resolveTrustedRoot({ useStaging: true, tufRefresh: false, cacheDir: join(tmp, 'cache3') }), (e: unknown) => isModelSealError(e) && e.code === 'UNSUPPORTED' && /trust-config/.test(e.message));
+  });
+});
+
+describe('TUF refresh and cache (a private Sigstore TUF repository on 127.0.0.1)', () => {
+  it('refreshes the trusted root through TUF, caches it, and uses the cache when the repository is gone', async () => {
+    const svc = await startLocalSigstore({ tsa: false });
+    const tuf = await startLocalTufRepo(svc.trustConfig.trustedRoot);
+    const cacheDir = join(tmp, 'tuf-cache');
+    try {
+      const bundle = await sigstoreSigner({ identityToken: fakeIdentityToken(), trustConfig: svc.trustConfigPath }).sign(Buffer.from('{}'));
+      const opts = { identity: 'alice@example.test', identityProvider: 'https://issuer.example.test', tufMirrorURL: tuf.url, tufRootPath: tuf.rootPath, cacheDir };
+      const fresh = await verifySigstoreBundle(bundle, opts);
+      assert.equal(fresh.signer.trustRoot, `root refreshed through TUF ${tuf.url}`);
+      assert.ok(tuf.hits.includes('/timestamp.json') && tuf.hits.includes('/targets/trusted_root.json'), tuf.hits.join(' '));
+      await tuf.stop();
+      const offline = await verifySigstoreBundle(bundle, { ...opts, tufTimeoutMs: 2000 });
+      assert.match(offline.signer.trustRoot!, new RegExp(`^cached root from TUF ${tuf.url.replace(/\./g, '\\.')} \\(fetched .*TUF refresh failed`));
+      // Nothing cached and no repository: a clear NETWORK error, never a silent fallback to public-good.
+      await assert.rejects(verifySigstoreBundle(bundle, { ...opts, cacheDir: join(tmp, 'empty-cache'), tufTimeoutMs: 2000 }), (e: unknown) => isModelSealError(e) && e.code === 'NETWORK');
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it('a TUF repository signed with keys the client does not trust is refused (NETWORK, nothing cached)', async () => {
+    const svc = await startLocalSigstore({ tsa: false });
+    const tuf = await startLocalTufRepo(svc.trustConfig.trustedRoot);
+    try {
+      // Trust a different initial root: the repository's signatures no longer verify.
+      const other = await startLocalTufRepo({});
+      const r = resolveTrustedRoot({ tufMirrorURL: tuf.url, tufRootPath: other.rootPath, cacheDir: join(tmp, 'tuf-cache-2'), tufTimeoutMs: 2000 });
+      await assert.rejects(r, (e: unknown) => isModelSealError(e) && e.code === 'NETWORK' && /TUF refresh failed/.test(e.message));
+      await other.stop();
+    } finally {
+      await tuf.stop();
+      await svc.stop();
+    }
   });
 });
 

@@ -35,6 +35,12 @@ export interface TrustOptions {
   cacheDir?: string;
   /** Bound on the TUF refresh in milliseconds (default 5000). */
   tufTimeoutMs?: number;
+  /**
+   * A private Sigstore's TUF repository serving `trusted_root.json`, with its initial (trusted)
+   * TUF root.json at `tufRootPath`. Used instead of public-good/staging when no trustConfig is given.
+   */
+  tufMirrorURL?: string;
+  tufRootPath?: string;
 }
 
 export interface ResolvedTrustedRoot {
@@ -149,16 +155,21 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
     const { json } = loadClientTrustConfig(options.trustConfig);
     return { root: parseRoot(json.trustedRoot, `trusted root in '${options.trustConfig}'`), description: `trust config ${options.trustConfig}` };
   }
-  const instance = options.useStaging ? 'staging' : 'public-good';
-  const mirrorURL = options.useStaging ? STAGING_TUF_URL : PUBLIC_GOOD_TUF_URL;
-  const cacheDir = join(options.cacheDir ?? defaultCacheDir(), instance);
+  const custom = options.tufMirrorURL !== undefined;
+  if (custom && !options.tufRootPath) throw fail('USAGE', 'a TUF mirror needs its initial root.json (tufRootPath)');
+  const instance = custom ? 'custom' : options.useStaging ? 'staging' : 'public-good';
+  const mirrorURL = custom ? options.tufMirrorURL!.replace(/\/+$/, '') : options.useStaging ? STAGING_TUF_URL : PUBLIC_GOOD_TUF_URL;
+  const cacheDir = custom
+    ? join(options.cacheDir ?? defaultCacheDir(), 'custom', encodeURIComponent(mirrorURL))
+    : join(options.cacheDir ?? defaultCacheDir(), instance);
+  const label = custom ? `TUF ${mirrorURL}` : instance;
   const cachedRootPath = join(cacheDir, 'trusted_root.json');
   const refresh = options.tufRefresh ?? !offlineByEnv();
   let why = 'TUF refresh disabled';
   if (refresh) {
     try {
-      const tufRootPath = shippedTrustFile(`${instance}/tuf-root.json`);
-      if (!existsSync(tufRootPath)) throw new Error(`no ${instance} TUF root ships with this build`);
+      const tufRootPath = custom ? options.tufRootPath! : shippedTrustFile(`${instance}/tuf-root.json`);
+      if (!existsSync(tufRootPath)) throw new Error(custom ? `cannot read the TUF root '${tufRootPath}'` : `no ${instance} TUF root ships with this build`);
       const root = await withTimeout(
         getTrustedRoot({
           mirrorURL,
@@ -179,7 +190,7 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
       } catch {
         /* caching is best effort */
       }
-      return { root, description: `${instance} root refreshed through TUF (${mirrorURL})` };
+      return { root, description: custom ? `root refreshed through ${label}` : `${instance} root refreshed through TUF (${mirrorURL})` };
     } catch (e) {
       why = `TUF refresh failed: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -188,12 +199,13 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
     try {
       const cached = JSON.parse(readFileSync(cachedRootPath, 'utf8')) as { fetchedAt?: string; trustedRoot: unknown };
       const root = TrustedRoot.fromJSON(cached.trustedRoot);
-      return { root, description: `cached ${instance} root from TUF (fetched ${cached.fetchedAt ?? 'at an unknown time'}; ${why})` };
+      return { root, description: `cached ${custom ? 'root from ' + label : instance + ' root from TUF'} (fetched ${cached.fetchedAt ?? 'at an unknown time'}; ${why})` };
     } catch {
       /* unreadable cache: fall through to the shipped root */
     }
   }
-  const json = shippedTrustedRootJSON(instance);
+  if (custom) throw fail('NETWORK', `no trusted root: ${why}, and nothing cached from ${mirrorURL}`);
+  const json = shippedTrustedRootJSON(instance === 'staging' ? 'staging' : 'public-good');
   return { root: parseRoot(json, `shipped ${instance} trusted root`), description: `shipped ${instance} root (${why})` };
 }
 

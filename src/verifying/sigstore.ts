@@ -40,6 +40,9 @@ export interface SigstoreVerifyOptions {
   cacheDir?: string;
   /** Optional: bound on the TUF refresh, ms (default 5000). */
   tufTimeoutMs?: number;
+  /** Optional: a private Sigstore's TUF repository (and its initial root.json) serving trusted_root.json. */
+  tufMirrorURL?: string;
+  tufRootPath?: string;
 }
 
 export const OID_FULCIO_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
@@ -200,6 +203,8 @@ function trustOptions(o: SigstoreVerifyOptions): TrustOptions {
   if (o.tufRefresh !== undefined) t.tufRefresh = o.tufRefresh;
   if (o.cacheDir) t.cacheDir = o.cacheDir;
   if (o.tufTimeoutMs !== undefined) t.tufTimeoutMs = o.tufTimeoutMs;
+  if (o.tufMirrorURL !== undefined) t.tufMirrorURL = o.tufMirrorURL;
+  if (o.tufRootPath !== undefined) t.tufRootPath = o.tufRootPath;
   return t;
 }
 

@@ -3,7 +3,7 @@
  * @sigstore/mock, served by node:http on 127.0.0.1 (port 0), plus the ClientTrustConfig that
  * points at them. TEST CODE ONLY: @sigstore/mock loads nock, which patches http globally.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -223,4 +223,82 @@ export function fakeIdentityToken(claims: Record<string, unknown> = {}): string 
     exp: now + 600,
     ...claims,
   })}.`;
+}
+
+/** OLPC/TUF canonical JSON for the plain values used here (sorted keys, no whitespace). */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export interface LocalTufRepo {
+  url: string;
+  /** The repository's initial root.json (what a client must trust first). */
+  rootPath: string;
+  hits: string[];
+  stop(): Promise<void>;
+}
+
+/** A minimal TUF repository on 127.0.0.1 (one ed25519 key for all roles) serving trusted_root.json. */
+export async function startLocalTufRepo(trustedRoot: unknown): Promise<LocalTufRepo> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
+  const key = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: pub } };
+  const keyid = createHash('sha256').update(canonicalJson(key)).digest('hex');
+  const expires = '2099-01-01T00:00:00Z';
+  const signed = (s: object) => {
+    const sig = sign(null, Buffer.from(canonicalJson(s)), privateKey).toString('hex');
+    return JSON.stringify({ signed: s, signatures: [{ keyid, sig }] });
+  };
+  const role = { keyids: [keyid], threshold: 1 };
+  const target = Buffer.from(JSON.stringify(trustedRoot));
+  const files: Record<string, string | Buffer> = {
+    '/1.root.json': signed({
+      _type: 'root',
+      spec_version: '1.0.31',
+      version: 1,
+      expires,
+      consistent_snapshot: false,
+      keys: { [keyid]: key },
+      roles: { root: role, targets: role, snapshot: role, timestamp: role },
+    }),
+    '/timestamp.json': signed({ _type: 'timestamp', spec_version: '1.0.31', version: 1, expires, meta: { 'snapshot.json': { version: 1 } } }),
+    '/snapshot.json': signed({ _type: 'snapshot', spec_version: '1.0.31', version: 1, expires, meta: { 'targets.json': { version: 1 } } }),
+    '/targets.json': signed({
+      _type: 'targets',
+      spec_version: '1.0.31',
+      version: 1,
+      expires,
+      targets: { 'trusted_root.json': { length: target.length, hashes: { sha256: createHash('sha256').update(target).digest('hex') } } },
+    }),
+    '/targets/trusted_root.json': target,
+  };
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    hits.push(path);
+    const body = files[path];
+    if (body === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const dir = mkdtempSync(join(tmpdir(), 'modelseal-tuf-'));
+  const rootPath = join(dir, 'root.json');
+  writeFileSync(rootPath, files['/1.root.json']!);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    rootPath,
+    hits,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
