@@ -388,6 +388,50 @@ describe('server: endpoints', () => {
     }
   });
 
+  test('garbage never crashes the server: every answer is a 4xx with {error}', async () => {
+    const repo = await exampleRepo();
+    const s = await startTestServer(repo);
+    try {
+      await call(s, 'POST', '/v2/repository/models/good-model/load', {});
+      await call(s, 'POST', '/v2/repository/models/custom-good/load', {});
+      let deep: unknown = [1];
+      for (let i = 0; i < 200; i++) deep = [deep];
+      const row = Array(64).fill(1);
+      const payloads: unknown[] = [
+        'null', '1', '"str"', 'true', '{"inputs": null}', '{"inputs": [null]}', '{"inputs": [1]}',
+        { inputs: [{ name: 'input', datatype: 'FP32', shape: '1', data: [] }] },
+        { inputs: [{ name: 'input', datatype: 'FP32', shape: [1e20], data: [] }] },
+        { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: row, parameters: 5 }] },
+        { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: row }], outputs: 'x' },
+        { inputs: [{ name: 'input', datatype: 'FP32', shape: [1], data: deep }] },
+        { inputs: [{ name: 7, datatype: 'FP32', shape: [1], data: [1] }] },
+        { inputs: [{ name: 'input', datatype: 'BYTES', shape: [1, 64], data: row }] },
+        { id: 5, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: row }] },
+        '{"__proto__": {"inputs": 1}}',
+        Buffer.from([0xff, 0xfe, 0x00, 0x7b]),
+      ];
+      for (const model of ['good-model', 'custom-good']) {
+        for (const p of payloads) {
+          const r = await call(s, 'POST', `/v2/models/${model}/infer`, p);
+          assert.ok(r.status >= 400 && r.status < 500, `${model} ${String(p).slice(0, 40)} -> ${r.status} ${r.text}`);
+          assert.equal(typeof r.json?.error, 'string');
+        }
+      }
+      const fp16 = await call(s, 'POST', '/v2/models/good-model/infer', { inputs: [{ name: 'input', datatype: 'FP16', shape: [1, 64], data: row }] });
+      assert.equal(fp16.status, 400);
+      assert.match(fp16.json.error, /FP16 is not supported by the ONNX runtime over JSON/);
+      for (const p of ['[', 'null', '"x"', '{"ready": 1}']) {
+        assert.equal((await call(s, 'POST', '/v2/repository/index', p)).status, 400);
+        if (p !== '{"ready": 1}') assert.equal((await call(s, 'POST', '/v2/repository/models/good-model/load', p)).status, 400);
+      }
+      assert.equal((await call(s, 'GET', '/v2/models/%ZZ')).status, 400);
+      assert.equal((await call(s, 'GET', '/v2/health/live')).status, 200);
+      assert.equal((await call(s, 'GET', '/v2/models/good-model/ready')).status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('ONNX datatypes both ways: BOOL, INT64, FP64, INT32, UINT8, BYTES', async () => {
     const repo = await exampleRepo();
     const types: Array<[string, number, unknown[]]> = [
