@@ -249,6 +249,27 @@ describe('server: refusals', () => {
     }
   });
 
+  test('inference keeps answering during reloads and concurrent loads of one model; old snapshots are removed', async () => {
+    const repo = await exampleRepo();
+    const snaps = join(repo.dir, 'snapshots');
+    mkdirSync(snaps);
+    const s = await startTestServer(repo, { settings: { model_repository_root: repo.modelsDir, policy: repo.policyPath, load_models_at_startup: false, snapshot_dir: snaps } });
+    try {
+      assert.equal((await call(s, 'POST', '/v2/repository/models/good-model/load', {})).status, 200);
+      const infers = Array.from({ length: 30 }, () => call(s, 'POST', '/v2/models/good-model/infer', digitsRequest(repo.samples.rows.slice(0, 2))));
+      const loads = Array.from({ length: 4 }, () => call(s, 'POST', '/v2/repository/models/good-model/load', {}));
+      const results = await Promise.all([...infers, ...loads]);
+      assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
+      assert.equal(s.repository.versionsOf('good-model').length, 1);
+      const { readdirSync } = await import('node:fs');
+      assert.deepEqual(readdirSync(snaps).map((n) => join(snaps, n)), [s.repository.get('good-model').snapshotDir]);
+      assert.equal((await call(s, 'POST', '/v2/repository/models/tampered-model/load', {})).status, 400);
+      assert.equal(readdirSync(snaps).length, 1, 'a refused snapshot is deleted');
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a symlink in the model folder is refused', async () => {
     const repo = await exampleRepo();
     const { symlinkSync } = await import('node:fs');
