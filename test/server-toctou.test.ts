@@ -16,10 +16,12 @@ describe('server: time of check vs time of use', () => {
     const repo = await exampleRepo();
     const original = join(repo.modelsDir, 'custom-good', 'models.js');
     let swapped = false;
-    const s = await startTestServer(repo, {
+    let stateDuringLoad = '';
+    const s: Awaited<ReturnType<typeof startTestServer>> = await startTestServer(repo, {
       hooks: {
         afterVerify: ({ model, snapshot }) => {
           if (model !== 'custom-good') return;
+          stateDuringLoad = s.repository.index().find((i) => i.name === 'custom-good')!.state;
           writeFileSync(original, tamperedModelsJs(repo.markerPath));
           swapped = true;
           assert.notEqual(readFileSync(join(snapshot, 'models.js'), 'utf8'), readFileSync(original, 'utf8'));
@@ -30,6 +32,7 @@ describe('server: time of check vs time of use', () => {
       const r = await call(s, 'POST', '/v2/repository/models/custom-good/load', {});
       assert.equal(r.status, 200, r.text);
       assert.ok(swapped);
+      assert.equal(stateDuringLoad, 'LOADING');
       const inf = await call(s, 'POST', '/v2/models/custom-good/infer', { inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 2], data: [1, 3] }] });
       assert.equal(inf.status, 200);
       assert.equal(existsSync(repo.markerPath), false, 'the swapped-in code ran');
