@@ -402,6 +402,13 @@ describe('server: endpoints', () => {
       const r = await call(s, 'POST', '/v2/models/good-model/infer', digitsRequest([Array(64).fill(0)], { outputs: [{ name: 'label' }] }));
       assert.equal(r.status, 200, 'still serving');
       assert.deepEqual(r.json.outputs.map((o: { name: string }) => o.name), ['label']);
+      const { gzipSync } = await import('node:zlib');
+      const gz = await call(s, 'POST', '/v2/models/good-model/infer', gzipSync(JSON.stringify(digitsRequest([Array(64).fill(0)]))), { 'content-encoding': 'gzip' });
+      assert.equal(gz.status, 200, gz.text);
+      const bomb = await call(s, 'POST', '/v2/models/good-model/infer', gzipSync(Buffer.alloc(1 << 20, 32)), { 'content-encoding': 'gzip' });
+      assert.equal(bomb.status, 413, 'decompressed size is limited too');
+      assert.equal((await call(s, 'POST', '/v2/models/good-model/infer', 'not gzip', { 'content-encoding': 'gzip' })).status, 400);
+      assert.equal((await call(s, 'POST', '/v2/models/good-model/infer', '{}', { 'content-encoding': 'br' })).status, 415);
       assert.equal((await call(s, 'POST', '/v2/repository/index', '[1]')).status, 400);
       assert.equal((await call(s, 'POST', '/v2/repository/index', { ready: 'yes' })).status, 400);
     } finally {

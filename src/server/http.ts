@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { gunzip } from 'node:zlib';
 import { badRequest, messageOf, ServerError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
@@ -86,7 +87,22 @@ class BodyTooLarge extends ServerError {
   }
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** The request body, gunzipped when `Content-Encoding: gzip` (decompressed size limited too). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const raw = await readRawBody(req, limit);
+  const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (enc === 'identity' || enc === '') return raw;
+  if (enc !== 'gzip') throw new ServerError(415, `unsupported Content-Encoding '${enc}' (use gzip or none)`);
+  return new Promise((res, rej) =>
+    gunzip(raw, { maxOutputLength: limit }, (err, out) => {
+      if (!err) return res(out);
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /Cannot create a Buffer larger|buffer.*too large/i.test(err.message)) rej(new BodyTooLarge(limit));
+      else rej(badRequest(`malformed gzip body: ${err.message}`));
+    }),
+  );
+}
+
+function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
