@@ -77,6 +77,28 @@ describe('server: time of check vs time of use', () => {
     }
   });
 
+  test('the ONNX bytes handed to the runtime are re-hashed: a snapshot altered after verification is refused', async () => {
+    const repo = await exampleRepo();
+    const s = await startTestServer(repo, {
+      hooks: {
+        afterVerify: ({ snapshot }) => {
+          const f = join(snapshot, 'model.onnx');
+          const b = readFileSync(f);
+          b[100] = b[100]! ^ 0xff;
+          writeFileSync(f, b);
+        },
+      },
+    });
+    try {
+      const r = await call(s, 'POST', '/v2/repository/models/good-model/load', {});
+      assert.equal(r.status, 400);
+      assert.match(r.json.error, /^model 'good-model' failed signature verification: 'model\.onnx' changed after verification/);
+      assert.equal((await call(s, 'GET', '/v2/models/good-model/ready')).status, 404);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('tampering during the copy is caught: the snapshot holds the tampered bytes and fails verification', async () => {
     const repo = await exampleRepo();
     const original = join(repo.modelsDir, 'custom-good', 'models.js');

@@ -1,6 +1,7 @@
 /**
  * The verification gate: a snapshot is checked against the trust policy before any runtime sees it.
  */
+import { createHash } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifyOptions, VerifyResult } from '../api.js';
@@ -20,6 +21,8 @@ export interface GateOutcome {
   signer?: SignerInfo;
   /** Names of the verified files (relative POSIX), when verified. */
   verifiedFiles?: Set<string>;
+  /** Whole-file digests from the verified manifest (method "files"), by name: lets a runtime re-check the bytes it is handed. */
+  digests?: Map<string, { algorithm: string; digest: string }>;
   /** Why verification failed (warn mode). */
   reason?: string;
 }
@@ -83,8 +86,8 @@ export async function checkSnapshot(dir: string, name: string, policy: Policy, v
   if (!entry) throw new GateRefusal(`no trust policy entry matches the model name (refusing by default)`);
   if (entry.mode === 'off') return { result: 'skipped', mode: 'off', entry };
   try {
-    const { signer, files } = await verifyWithEntry(dir, entry, verifyFn);
-    return { result: 'verified', mode: entry.mode, entry, signer, verifiedFiles: files };
+    const { signer, files, digests } = await verifyWithEntry(dir, entry, verifyFn);
+    return { result: 'verified', mode: entry.mode, entry, signer, verifiedFiles: files, digests };
   } catch (e) {
     const reason = e instanceof GateRefusal ? e.reason : describeVerifyError(e);
     if (entry.mode === 'warn') return { result: 'warned', mode: 'warn', entry, reason };
@@ -92,7 +95,11 @@ export async function checkSnapshot(dir: string, name: string, policy: Policy, v
   }
 }
 
-async function verifyWithEntry(dir: string, entry: PolicyEntry, verifyFn: VerifyFunction): Promise<{ signer: SignerInfo; files: Set<string> }> {
+async function verifyWithEntry(
+  dir: string,
+  entry: PolicyEntry,
+  verifyFn: VerifyFunction,
+): Promise<{ signer: SignerInfo; files: Set<string>; digests: Map<string, { algorithm: string; digest: string }> }> {
   const sigPath = join(dir, ...entry.signature.split('/'));
   const st = await lstat(sigPath).catch(() => undefined);
   if (!st || !st.isFile()) throw new GateRefusal(`signature file '${entry.signature}' not found in the model folder (unsigned model)`);
@@ -111,7 +118,8 @@ async function verifyWithEntry(dir: string, entry: PolicyEntry, verifyFn: Verify
       const result = await verifyFn(dir, { verifier: c.verifier, signaturePath: sigPath, bundle: text });
       const sharded = result.manifest.serialization.method === 'shards';
       const files = new Set(result.manifest.items.map((i) => fileOfItem(i.name, sharded)));
-      return { signer: result.signer, files };
+      const digests = new Map(sharded ? [] : result.manifest.items.map((i) => [i.name, { algorithm: result.manifest.serialization.hashType, digest: i.digest }] as const));
+      return { signer: result.signer, files, digests };
     } catch (e) {
       if (isModelSealError(e) && e.code === 'CONTENT_MISMATCH') throw new GateRefusal(describeVerifyError(e));
       errors.push(`${c.label}: ${describeVerifyError(e)}`);
@@ -126,4 +134,20 @@ function errorsFirst(errors: string[]): string {
   const e = errors[0] ?? 'no verifier';
   const i = e.indexOf(': ');
   return i >= 0 ? e.slice(i + 2) : e;
+}
+
+const NODE_HASH: Record<string, string> = { sha256: 'sha256', blake2b: 'blake2b512' };
+
+/**
+ * Defence in depth for runtimes that are handed bytes: recompute the digest of `bytes` and compare it
+ * with the verified manifest's entry for `name`. Throws when they differ; returns false when it cannot
+ * check (no digest known, sharded manifest, or an algorithm Node lacks such as blake3).
+ */
+export function checkVerifiedBytes(digests: Map<string, { algorithm: string; digest: string }> | undefined, name: string, bytes: Uint8Array): boolean {
+  const d = digests?.get(name);
+  const alg = d ? NODE_HASH[d.algorithm] : undefined;
+  if (!d || !alg) return false;
+  const actual = createHash(alg).update(bytes).digest('hex');
+  if (actual !== d.digest) throw new Error(`'${name}' changed after verification (digest ${actual.slice(0, 16)}… ≠ signed ${d.digest.slice(0, 16)}…)`);
+  return true;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SignerInfo } from '../verifying/verifier.js';
 import { messageOf, notFound, ServerError, VerificationRefused } from './errors.js';
-import { checkSnapshot, GateRefusal, type GateOutcome, type VerifyFunction } from './gate.js';
+import { checkSnapshot, checkVerifiedBytes, GateRefusal, type GateOutcome, type VerifyFunction } from './gate.js';
 import type { Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Policy } from './policy.js';
@@ -211,8 +211,16 @@ export class ModelRepository {
       if (settings.name !== d.name || settings.parameters?.version !== d.version) {
         throw new GateRefusal(`${MODEL_SETTINGS_FILE} changed while loading (name/version differ from the repository's)`);
       }
-      runtime = await loadRuntime({ folder: snapshot.dir, settings, logger }).catch((e: unknown) => {
-        if (e instanceof ServerError) throw e;
+      const digests = outcome.digests;
+      const checkBytes = (name: string, bytes: Uint8Array): boolean => {
+        try {
+          return checkVerifiedBytes(digests, name, bytes);
+        } catch (e) {
+          throw new GateRefusal(messageOf(e));
+        }
+      };
+      runtime = await loadRuntime({ folder: snapshot.dir, settings, logger, checkBytes }).catch((e: unknown) => {
+        if (e instanceof ServerError || e instanceof GateRefusal) throw e;
         throw new ServerError(400, `model '${d.name}' failed to load: ${messageOf(e)}`);
       });
       if (this.closed) throw new ServerError(503, 'server is shutting down');

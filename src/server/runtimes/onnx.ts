@@ -3,6 +3,7 @@
  * snapshot, never from a path the runtime would re-open.
  */
 import { readFile } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
 import { badRequest } from '../errors.js';
 import type { TensorMetadata } from '../settings.js';
 import { elementCount, type Datatype, type InferenceRequest, type ResponseOutput, type TensorData } from '../tensors.js';
@@ -80,6 +81,8 @@ function dims(shape: ReadonlyArray<number | string>): number[] {
 export async function loadOnnxRuntime(ctx: RuntimeContext, modelFile: string): Promise<ModelRuntime> {
   const { InferenceSession, Tensor } = await ort();
   const bytes = await readFile(modelFile);
+  const rel = relative(ctx.folder, modelFile).split(sep).join('/');
+  ctx.checkBytes(rel, bytes); // the bytes handed to onnxruntime are the bytes that were hashed
   const session = await InferenceSession.create(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',

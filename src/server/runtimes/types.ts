@@ -8,6 +8,11 @@ export interface RuntimeContext {
   /** model-settings.json as read from the verified snapshot. */
   settings: ModelSettings;
   logger: Logger;
+  /**
+   * Re-check bytes a runtime is about to use against the verified manifest (relative POSIX name).
+   * Throws if they differ; returns false when no check is possible (e.g. verification was off).
+   */
+  checkBytes(name: string, bytes: Uint8Array): boolean;
 }
 
 export interface RuntimeMetadata {
