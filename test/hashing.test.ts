@@ -231,6 +231,10 @@ describe('scheduling', () => {
     // One 3 GiB file in 1 GB shards: 1, 1, 1, 0.22 GB. Two threads would leave a core idle at the tail.
     assert.equal(planThreads([1000 * MB, 1000 * MB, 1000 * MB, 221 * MB], { cores: 2 }).threads, 4);
     assert.equal(planThreads([1000 * MB, 1000 * MB, 1000 * MB, 221 * MB], { cores: 2, maxWorkers: 2 }).threads, 2);
+    // One giant job no thread count can split: no extra threads (they would only cost memory).
+    assert.equal(planThreads([3000 * MB, 50 * MB, 40 * MB, 30 * MB], { cores: 2 }).threads, 2);
+    // Many similar files balance by themselves.
+    assert.equal(planThreads([...Array(8).fill(512 * MB), ...Array(200).fill(MB / 2)], { cores: 2 }).threads, 2);
   });
 });
 
