@@ -460,6 +460,49 @@ describe('server: endpoints', () => {
     }
   });
 
+  test('binary tensor data extension: raw inputs and outputs', async () => {
+    const repo = await exampleRepo();
+    const s = await startTestServer(repo);
+    try {
+      assert.equal((await call(s, 'POST', '/v2/repository/models/good-model/load', {})).status, 200);
+      assert.ok((await call(s, 'GET', '/v2')).json.extensions.includes('binary_tensor_data'));
+      const rows = repo.samples.rows;
+      const expected = (await call(s, 'POST', '/v2/models/good-model/infer', digitsRequest(rows))).json;
+      const raw = Buffer.alloc(rows.length * 64 * 4);
+      rows.flat().forEach((v, i) => raw.writeFloatLE(v, i * 4));
+      const header = Buffer.from(
+        JSON.stringify({
+          inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 64], parameters: { binary_data_size: raw.length } }],
+          outputs: [{ name: 'label', parameters: { binary_data: true } }, { name: 'probabilities' }],
+        }),
+      );
+      const res = await fetch(s.url + '/v2/models/good-model/infer', {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+        body: Buffer.concat([header, raw]),
+      });
+      assert.equal(res.status, 200);
+      const body = Buffer.from(await res.arrayBuffer());
+      const n = Number(res.headers.get('inference-header-content-length'));
+      const json = JSON.parse(body.subarray(0, n).toString());
+      const label = json.outputs.find((o: { name: string }) => o.name === 'label');
+      assert.equal(label.data, undefined);
+      assert.equal(label.parameters.binary_data_size, rows.length * 8);
+      const labels = Array.from({ length: rows.length }, (_, i) => Number(body.readBigInt64LE(n + i * 8)));
+      assert.deepEqual(labels, expected.outputs.find((o: { name: string }) => o.name === 'label').data);
+      assert.deepEqual(json.outputs.find((o: { name: string }) => o.name === 'probabilities').data, expected.outputs.find((o: { name: string }) => o.name === 'probabilities').data);
+      const bad = await fetch(s.url + '/v2/models/good-model/infer', {
+        method: 'POST',
+        headers: { 'inference-header-content-length': String(header.length) },
+        body: Buffer.concat([header, raw.subarray(4)]),
+      });
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: string }).error, /runs past the end|raw contents have/);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('ONNX datatypes both ways: BOOL, INT64, FP64, INT32, UINT8, BYTES', async () => {
     const repo = await exampleRepo();
     const types: Array<[string, number, unknown[]]> = [

@@ -11,7 +11,7 @@ import type { Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelRepository } from './repository.js';
 import type { ServerSettings } from './settings.js';
-import { jsonSafe, parseInferenceRequest, type InferenceRequest, type InferenceResponse } from './tensors.js';
+import { checkShape, decodeRaw, elementCount, encodeRaw, isDatatype, jsonSafe, parseInferenceRequest, type InferenceRequest, type InferenceResponse } from './tensors.js';
 
 export interface ServerCore {
   settings: ServerSettings;
@@ -35,7 +35,7 @@ export function checkBearer(header: string | undefined, token: string | undefine
 }
 
 export function serverMetadata(core: ServerCore): { name: string; version: string; extensions: string[] } {
-  return { name: core.settings.server_name, version: core.settings.server_version, extensions: [...new Set(['model_repository', ...core.settings.extensions])] };
+  return { name: core.settings.server_name, version: core.settings.server_version, extensions: [...new Set(['model_repository', 'binary_tensor_data', ...core.settings.extensions])] };
 }
 
 export function modelMetadata(core: ServerCore, name: string, version?: string): Record<string, unknown> {
@@ -147,6 +147,27 @@ function parseJson(body: Buffer, emptyOk: boolean): unknown {
   }
 }
 
+/** Binary tensor extension: move raw input bytes (after the JSON header) into each input's `data`. */
+function fillBinaryInputs(body: unknown, binary: Buffer): void {
+  const inputs = (body as { inputs?: unknown })?.inputs;
+  if (!Array.isArray(inputs)) throw badRequest("'inputs' must be a non-empty list");
+  let off = 0;
+  for (const [i, raw] of inputs.entries()) {
+    const t = raw as { name?: unknown; datatype?: unknown; shape?: unknown; parameters?: Record<string, unknown>; data?: unknown } | null;
+    const size = t?.parameters?.binary_data_size;
+    if (size === undefined) continue;
+    const where = `input '${String(t?.name ?? i)}'`;
+    if (!Number.isSafeInteger(size) || (size as number) < 0) throw badRequest(`${where}: binary_data_size must be a non-negative integer`);
+    if (t!.data !== undefined) throw badRequest(`${where}: give either data or binary_data_size`);
+    if (!isDatatype(t!.datatype)) throw badRequest(`${where}: unknown datatype ${JSON.stringify(t!.datatype)}`);
+    const shape = checkShape(t!.shape, where);
+    if (off + (size as number) > binary.length) throw badRequest(`${where}: binary_data_size runs past the end of the body`);
+    t!.data = decodeRaw(binary.subarray(off, off + (size as number)), t!.datatype, elementCount(shape), where);
+    off += size as number;
+  }
+  if (off !== binary.length) throw badRequest(`the body has ${binary.length - off} binary bytes no input claims`);
+}
+
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   if (res.headersSent) return;
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
@@ -199,9 +220,40 @@ export function createRequestHandler(core: ServerCore): (req: IncomingMessage, r
       name: '/v2/models/{m}/infer',
       handler: async ([name, version], req, res) => {
         core.repository.get(name!, version); // 404 before reading a large body
-        const request = parseInferenceRequest(parseJson(await readBody(req, limit), false));
+        const raw = await readBody(req, limit);
+        const headerLength = req.headers['inference-header-content-length'];
+        let body: unknown;
+        if (headerLength !== undefined) {
+          const n = Number(headerLength);
+          if (!Number.isSafeInteger(n) || n < 0 || n > raw.length) throw badRequest('Inference-Header-Content-Length must be the byte length of the JSON part');
+          body = parseJson(raw.subarray(0, n), false);
+          fillBinaryInputs(body, raw.subarray(n));
+        } else {
+          body = parseJson(raw, false);
+        }
+        const request = parseInferenceRequest(body);
         const out = await infer(core, name!, version, request);
-        send(res, 200, { ...out, outputs: out.outputs.map((o) => ({ ...o, data: jsonSafe(o.data) })) });
+        const allBinary = request.parameters?.binary_data_output === true;
+        const perOutput = new Map(request.outputs?.map((o) => [o.name, o.parameters?.binary_data]) ?? []);
+        const parts: Buffer[] = [];
+        const outputs = out.outputs.map((o) => {
+          const wanted = perOutput.get(o.name);
+          if (wanted === true || (wanted === undefined && allBinary)) {
+            const bytes = encodeRaw(o.datatype, o.data);
+            parts.push(bytes);
+            const { data: _data, ...rest } = o;
+            return { ...rest, parameters: { ...(o.parameters ?? {}), binary_data_size: bytes.length } };
+          }
+          return { ...o, data: jsonSafe(o.data) };
+        });
+        if (parts.length === 0) {
+          send(res, 200, { ...out, outputs });
+          return;
+        }
+        const json = Buffer.from(JSON.stringify({ ...out, outputs }));
+        const all = Buffer.concat([json, ...parts]);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': json.length, 'content-length': all.length });
+        res.end(all);
       },
     },
     {

@@ -206,3 +206,77 @@ export function checkResponseOutputs(outputs: unknown, where: string): ResponseO
 export function jsonSafe(data: TensorData): Array<number | boolean | string> {
   return data.map((v) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v));
 }
+
+const RAW_SIZE: Partial<Record<Datatype, number>> = { BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, UINT64: 8, INT64: 8, FP32: 4, FP64: 8 };
+
+/** Decode raw little-endian tensor bytes (binary tensor extension, gRPC raw contents). */
+export function decodeRaw(buf: Buffer, datatype: Datatype, count: number, where: string): TensorData {
+  if (datatype === 'BYTES') {
+    const out: string[] = [];
+    let off = 0;
+    while (off < buf.length) {
+      if (off + 4 > buf.length) throw badRequest(`${where}: truncated BYTES raw contents`);
+      const n = buf.readUInt32LE(off);
+      off += 4;
+      if (off + n > buf.length) throw badRequest(`${where}: truncated BYTES raw contents`);
+      out.push(buf.subarray(off, off + n).toString('utf8'));
+      off += n;
+    }
+    return out;
+  }
+  const size = RAW_SIZE[datatype];
+  if (!size) throw badRequest(`${where}: datatype ${datatype} is not supported in raw contents`);
+  if (buf.length !== size * count) throw badRequest(`${where}: raw contents have ${buf.length} bytes, shape needs ${size * count}`);
+  const out: TensorData = [];
+  for (let i = 0; i < count; i++) {
+    const o = i * size;
+    switch (datatype) {
+      case 'BOOL': out.push(buf[o] !== 0); break;
+      case 'UINT8': out.push(buf.readUInt8(o)); break;
+      case 'INT8': out.push(buf.readInt8(o)); break;
+      case 'UINT16': out.push(buf.readUInt16LE(o)); break;
+      case 'INT16': out.push(buf.readInt16LE(o)); break;
+      case 'UINT32': out.push(buf.readUInt32LE(o)); break;
+      case 'INT32': out.push(buf.readInt32LE(o)); break;
+      case 'UINT64': out.push(buf.readBigUInt64LE(o)); break;
+      case 'INT64': out.push(buf.readBigInt64LE(o)); break;
+      case 'FP32': out.push(buf.readFloatLE(o)); break;
+      case 'FP64': out.push(buf.readDoubleLE(o)); break;
+    }
+  }
+  return out;
+}
+
+/** Encode tensor data as raw little-endian bytes (BYTES: 4-byte length + UTF-8 per element). */
+export function encodeRaw(datatype: Datatype, data: TensorData): Buffer {
+  if (datatype === 'BYTES') {
+    return Buffer.concat(
+      data.flatMap((v) => {
+        const b = Buffer.from(String(v), 'utf8');
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(b.length);
+        return [len, b];
+      }),
+    );
+  }
+  const size = RAW_SIZE[datatype];
+  if (!size) throw new Error(`cannot encode ${datatype} as raw bytes`);
+  const buf = Buffer.alloc(size * data.length);
+  data.forEach((v, i) => {
+    const o = i * size;
+    switch (datatype) {
+      case 'BOOL': buf[o] = v ? 1 : 0; break;
+      case 'UINT8': buf.writeUInt8(Number(v), o); break;
+      case 'INT8': buf.writeInt8(Number(v), o); break;
+      case 'UINT16': buf.writeUInt16LE(Number(v), o); break;
+      case 'INT16': buf.writeInt16LE(Number(v), o); break;
+      case 'UINT32': buf.writeUInt32LE(Number(v), o); break;
+      case 'INT32': buf.writeInt32LE(Number(v), o); break;
+      case 'UINT64': buf.writeBigUInt64LE(BigInt(v as number | bigint), o); break;
+      case 'INT64': buf.writeBigInt64LE(BigInt(v as number | bigint), o); break;
+      case 'FP32': buf.writeFloatLE(Number(v), o); break;
+      case 'FP64': buf.writeDoubleLE(Number(v), o); break;
+    }
+  });
+  return buf;
+}

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { badRequest, GRPC_CODE_FOR_STATUS, messageOf, ServerError, VerificationRefused } from '../errors.js';
 import { checkBearer, infer, modelMetadata, serverMetadata, type ServerCore } from '../http.js';
-import { checkElements, checkShape, elementCount, isDatatype, type Datatype, type InferenceRequest, type RequestInput, type TensorData } from '../tensors.js';
+import { checkElements, checkShape, decodeRaw, elementCount, isDatatype, type Datatype, type InferenceRequest, type RequestInput, type TensorData } from '../tensors.js';
 
 export const PROTO_FILE = 'inference.proto';
 
@@ -75,45 +75,6 @@ const CONTENTS_FIELD: Record<Datatype, string> = {
   FP64: 'fp64_contents',
   BYTES: 'bytes_contents',
 };
-
-const RAW_SIZE: Partial<Record<Datatype, number>> = { BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, UINT64: 8, INT64: 8, FP32: 4, FP64: 8 };
-
-function decodeRaw(buf: Buffer, datatype: Datatype, count: number, where: string): TensorData {
-  if (datatype === 'BYTES') {
-    const out: string[] = [];
-    let off = 0;
-    while (off < buf.length) {
-      if (off + 4 > buf.length) throw badRequest(`${where}: truncated BYTES raw contents`);
-      const n = buf.readUInt32LE(off);
-      off += 4;
-      if (off + n > buf.length) throw badRequest(`${where}: truncated BYTES raw contents`);
-      out.push(buf.subarray(off, off + n).toString('utf8'));
-      off += n;
-    }
-    return out;
-  }
-  const size = RAW_SIZE[datatype];
-  if (!size) throw badRequest(`${where}: datatype ${datatype} is not supported in raw contents`);
-  if (buf.length !== size * count) throw badRequest(`${where}: raw contents have ${buf.length} bytes, shape needs ${size * count}`);
-  const out: TensorData = [];
-  for (let i = 0; i < count; i++) {
-    const o = i * size;
-    switch (datatype) {
-      case 'BOOL': out.push(buf[o] !== 0); break;
-      case 'UINT8': out.push(buf.readUInt8(o)); break;
-      case 'INT8': out.push(buf.readInt8(o)); break;
-      case 'UINT16': out.push(buf.readUInt16LE(o)); break;
-      case 'INT16': out.push(buf.readInt16LE(o)); break;
-      case 'UINT32': out.push(buf.readUInt32LE(o)); break;
-      case 'INT32': out.push(buf.readInt32LE(o)); break;
-      case 'UINT64': out.push(buf.readBigUInt64LE(o)); break;
-      case 'INT64': out.push(buf.readBigInt64LE(o)); break;
-      case 'FP32': out.push(buf.readFloatLE(o)); break;
-      case 'FP64': out.push(buf.readDoubleLE(o)); break;
-    }
-  }
-  return out;
-}
 
 interface GrpcInput {
   name: string;
