@@ -189,7 +189,7 @@ describe('scheduling', () => {
     assert.equal(def[20], zeroDigest('sha256', half));
     assert.equal(def[0], openssl('sha256', Buffer.alloc(0)));
   });
-  it('a big file hashed alone (read-ahead loop) matches, with progress, and aborts', async () => {
+  it('a big file hashed by the calling thread alone matches, with progress, and aborts', async () => {
     const d = randomBytes(17 * CHUNK_SIZE + 3);
     const p = file('readahead.bin', d);
     let sum = 0;
@@ -269,7 +269,7 @@ describe('failures', () => {
       });
     });
   }
-  it('a big file that shrank, hashed alone (read-ahead loop), rejects with BAD_INPUT', async () => {
+  it('a big file that shrank, hashed by the calling thread alone, rejects with BAD_INPUT', async () => {
     const p = sparse('sparse-shrunk.bin', 20 * CHUNK_SIZE);
     await assert.rejects(hashJobs([{ path: p, start: 0, end: 40 * CHUNK_SIZE }], { algorithm: 'sha256' }), {
       code: 'BAD_INPUT',

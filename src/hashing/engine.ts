@@ -23,11 +23,8 @@ import {
   alignedBuffer,
   CONTROL_BYTES,
   controlViews,
-  hashPiped,
   hashSteps,
   NEXT,
-  PIPE_CHUNK_SIZE,
-  PIPE_MIN_BYTES,
   PROGRESS,
   readFailureMessage,
   STOP,
@@ -285,33 +282,10 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
       const buf = alignedBuffer();
       let bytesSinceYield = 0;
       let jobsSinceYield = 0;
-      let pipeBufs: [Buffer, Buffer] | undefined;
       while (!settled) {
         const k = Atomics.add(ints, NEXT, 1);
         if (k >= n) return;
         const path = table.paths[k]!;
-        if (plan.threads === 1 && table.ends[k]! - table.starts[k]! >= PIPE_MIN_BYTES) {
-          // Hashing alone: let the libuv pool read ahead on the otherwise idle core.
-          pipeBufs ??= [alignedBuffer(PIPE_CHUNK_SIZE), alignedBuffer(PIPE_CHUNK_SIZE)];
-          let sinceFlush = 0;
-          let digest: string | null;
-          try {
-            digest = await hashPiped(path, table.starts[k]!, table.ends[k]!, pipeBufs, factory, (bytes) => {
-              Atomics.add(progress, PROGRESS, BigInt(bytes));
-              if ((sinceFlush += bytes) >= YIELD_BYTES) {
-                sinceFlush = 0;
-                progressSafely();
-              }
-              return !settled;
-            });
-          } catch (e) {
-            finish(e instanceof ModelSealError ? e : fail('BAD_INPUT', readFailureMessage(path, e), { cause: e }));
-            return;
-          }
-          if (digest === null) return;
-          done(k, digest);
-          continue;
-        }
         const steps = hashSteps(path, table.starts[k]!, table.ends[k]!, buf, factory);
         try {
           for (;;) {

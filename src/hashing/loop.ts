@@ -6,7 +6,6 @@
  * shards of one file at once, and memory stays flat whatever the file size.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { HasherFactory } from './algorithms.js';
 
 // lib is ES2022 without DOM, and @types/node 20 does not declare WebAssembly: the one member used here.
@@ -53,55 +52,6 @@ export function* hashSteps(
     return h.digest();
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Read size of the pipelined loop (2 x 4 MiB measured best for it). */
-export const PIPE_CHUNK_SIZE = 4 << 20;
-/** Jobs smaller than this are not worth the pipelined loop's async open/close. */
-export const PIPE_MIN_BYTES = 16 << 20;
-
-/**
- * Hashes bytes [start, end) with read-ahead: chunk i+1 is read on the libuv pool while chunk i is hashed
- * on this thread. Only for a thread hashing alone (one core busy): the copy then runs on the idle core,
- * +7-9 % for SHA-256 and +15 % for BLAKE3 on one big file. When every core hashes, the blocking loop
- * wins (the pool's copy lands in the other core's cache). `onChunk` returns false to stop (then null).
- */
-export async function hashPiped(
-  path: string,
-  start: number,
-  end: number,
-  bufs: [Buffer, Buffer],
-  newHasher: HasherFactory,
-  onChunk: (bytes: number) => boolean,
-): Promise<string | null> {
-  const fh = await open(path, 'r');
-  let pending: Promise<{ n: number; want: number; at: number; b: Buffer }> | null = null;
-  try {
-    const h = newHasher();
-    let pos = start;
-    let k = 0;
-    const read = (b: Buffer): typeof pending => {
-      const want = Math.min(b.length, end - pos);
-      const at = pos;
-      pos += want;
-      return fh.read(b, 0, want, at).then((r) => ({ n: r.bytesRead, want, at, b }));
-    };
-    pending = pos < end ? read(bufs[0]) : null;
-    while (pending) {
-      const { n, want, at, b } = await pending;
-      // Regular files return short reads only at end of file: the file shrank.
-      if (n < want) throw new ShortReadError(`file ended at byte ${at + n}, expected ${end} (modified while hashing?)`);
-      pending = pos < end ? read(bufs[++k & 1]!) : null;
-      h.update(n === b.length ? b : b.subarray(0, n));
-      if (!onChunk(n)) return null;
-    }
-    return h.digest();
-  } finally {
-    // A read still in flight when we stop early: its outcome no longer matters, but must not surface
-    // as an unhandled rejection; close() waits for it.
-    pending?.catch(() => undefined);
-    await fh.close();
   }
 }
 
