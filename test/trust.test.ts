@@ -130,6 +130,7 @@ describe('TUF refresh and cache (a private Sigstore TUF repository on 127.0.0.1)
       // Nothing cached and no repository: a clear NETWORK error, never a silent fallback to public-good.
       await assert.rejects(verifySigstoreBundle(bundle, { ...opts, cacheDir: join(tmp, 'empty-cache'), tufTimeoutMs: 2000 }), (e: unknown) => isModelSealError(e) && e.code === 'NETWORK');
     } finally {
+      await tuf.stop();
       await svc.stop();
     }
   });
@@ -140,9 +141,12 @@ describe('TUF refresh and cache (a private Sigstore TUF repository on 127.0.0.1)
     try {
       // Trust a different initial root: the repository's signatures no longer verify.
       const other = await startLocalTufRepo({});
-      const r = resolveTrustedRoot({ tufMirrorURL: tuf.url, tufRootPath: other.rootPath, cacheDir: join(tmp, 'tuf-cache-2'), tufTimeoutMs: 2000 });
-      await assert.rejects(r, (e: unknown) => isModelSealError(e) && e.code === 'NETWORK' && /TUF refresh failed/.test(e.message));
-      await other.stop();
+      try {
+        const r = resolveTrustedRoot({ tufMirrorURL: tuf.url, tufRootPath: other.rootPath, cacheDir: join(tmp, 'tuf-cache-2'), tufTimeoutMs: 2000 });
+        await assert.rejects(r, (e: unknown) => isModelSealError(e) && e.code === 'NETWORK' && /TUF refresh failed/.test(e.message));
+      } finally {
+        await other.stop();
+      }
     } finally {
       await tuf.stop();
       await svc.stop();

@@ -138,11 +138,15 @@ export async function startLocalSigstore(options: LocalSigstoreOptions = {}): Pr
   const kp = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   // One clock on a whole second for every service: the mock TSA writes GeneralizedTime fractions
   // with trailing zeros stripped (".5Z"), which @sigstore/core's parser rejects (it wants 3 digits).
-  const clock = new Date(Math.floor(Date.now() / 1000) * 1000);
+  // The services keep this Date object and read it on every request, so it is set after the CA and
+  // TSA certificates exist (their notBefore is the real time of creation): the next whole second
+  // after that, so every timestamp falls inside their validity.
+  const clock = new Date(0);
   const ctlog = await initializeCTLog(kp, clock);
   const ca = await initializeCA(kp, ctlog, clock);
   const tlog = await initializeTLog(url, kp, clock);
   const tsa = await initializeTSA(kp, clock);
+  clock.setTime((Math.floor(Date.now() / 1000) + 1) * 1000);
   const rekorLike = {
     publicKey: tlog.publicKey,
     log: (e: object) => tlog.log(dsseProposedToCanonical(e as Record<string, unknown>)),
