@@ -75,6 +75,15 @@ describe('choosing trust', () => {
     assert.match(description, /trust config/);
   });
 
+  it('a listed TSA or log without a selector is used (selector ANY)', () => {
+    const p = join(tmp, 'noselector.json');
+    const sc = { ...signingConfig, tsaUrls: [{ url: 'https://tsa.test/api/v1/timestamp', majorApiVersion: 1, validFor: { start: '2022-01-01T00:00:00Z' } }] } as Record<string, unknown>;
+    delete sc['rekorTlogConfig'];
+    writeFileSync(p, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.clienttrustconfig.v0.1+json', trustedRoot, signingConfig: sc }));
+    const { config } = resolveSigningConfig({ trustConfig: p });
+    assert.ok(config.tsaConfig && config.rekorTlogConfig);
+  });
+
   it('verification: trust config wins over staging; signing: staging wins over trust config (as the reference)', async () => {
     const v = await resolveTrustedRoot({ trustConfig: cfgPath, useStaging: true, tufRefresh: false });
     assert.match(v.description, /trust config/);

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClientTrustConfig, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
+import { ClientTrustConfig, ServiceSelector, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
 import { fail } from '../errors.js';
 
@@ -229,6 +229,9 @@ export function resolveSigningConfig(options: TrustOptions = {}): ResolvedSignin
   } catch (e) {
     throw fail('BAD_INPUT', `${description}: signing config is malformed: ${(e as Error).message}`);
   }
+  // A listed log or TSA without a selector means "use one of them" (sigstore-js would skip it).
+  if (config.rekorTlogUrls.length && !config.rekorTlogConfig) config.rekorTlogConfig = { selector: ServiceSelector.ANY, count: 0 };
+  if (config.tsaUrls.length && !config.tsaConfig) config.tsaConfig = { selector: ServiceSelector.ANY, count: 0 };
   return { config, description };
 }
 
