@@ -172,6 +172,33 @@ describe('CLI: keyless sign and verify against local services', () => {
     }
   });
 
+  it('browser login: prints the URL, receives the code on its localhost redirect (no browser needed)', async () => {
+    const file = join(tmp, 'browser.bin');
+    writeFileSync(file, 'browser model');
+    const sig = join(tmp, 'browser.sig');
+    let started = false;
+    let loginError: unknown;
+    const r = await cli(['sign', file, '--signature', sig, '--trust-config', svc.trustConfigPath], {
+      env: { PATH: '/nonexistent' /* no xdg-open: the printed URL is the way */ },
+      onStderr: (text) => {
+        const m = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(text);
+        if (!m || started) return;
+        started = true;
+        idp
+          .login(m[1]!, 'frank')
+          .then((redirect) => {
+            assert.match(redirect, /^http:\/\/localhost:\d+\/auth\/callback\?/);
+            return fetch(redirect.replace('http://localhost:', 'http://127.0.0.1:'));
+          })
+          .catch((e: unknown) => (loginError = e));
+      },
+    });
+    assert.equal(loginError, undefined);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    const v = await cli(['verify', file, '--signature', sig, '--identity', 'frank@example.test', '--identity-provider', idp.issuer, '--trust-config', svc.trustConfigPath]);
+    assert.equal(v.code, EXIT.OK, v.stderr);
+  });
+
   it('--oauth-force-oob: prints the login URL on stderr and reads the code from stdin', async () => {
     const file = join(tmp, 'oob.bin');
     writeFileSync(file, 'oob model');
