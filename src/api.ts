@@ -321,7 +321,7 @@ async function verifyPlainSigstoreBundle(modelPath: string, bundle: BundleJSON, 
   if (!walked.singleFile) throw fail('BAD_BUNDLE', 'a plain Sigstore bundle signs a single file, but the model is a directory');
   const file = walked.files[0]!;
   const [digest] = await hashJobs([{ path: file.path, start: 0, end: file.size }], { algorithm: 'sha256' });
-  const signer = await options.verifier.verifyFileBundle(bundle, Buffer.from(digest!, 'hex'));
+  const signer = await options.verifier.verifyFileBundle(bundle, { path: file.path, sha256: Buffer.from(digest!, 'hex') });
   const item: ManifestItem = { name: file.name, algorithm: 'sha256', digest: digest! };
   return {
     method: options.verifier.method,

@@ -290,17 +290,17 @@ describe('sigstore keyless round trip against a local Fulcio/Rekor/TSA', () => {
     const digest = createHash('sha256').update(bytes).digest();
     const opts = { ...who, trustConfig: svc.trustConfigPath };
 
-    const info = await verifySigstoreFileBundle(plain, digest, opts);
+    const info = await verifySigstoreFileBundle(plain, { path: file, sha256: digest }, opts);
     assert.equal(info.identity, 'alice@example.test');
     assert.deepEqual(info.timestampSources, ['timestamp-authority', 'transparency-log']);
-    await rejectsCode(verifySigstoreFileBundle(plain, createHash('sha256').update('other').digest(), opts), 'CONTENT_MISMATCH');
-    await rejectsCode(verifySigstoreFileBundle(plain, digest, { ...opts, identity: 'alice@example.tes' }), 'UNTRUSTED_SIGNER');
+    await rejectsCode(verifySigstoreFileBundle(plain, { path: file, sha256: createHash('sha256').update('other').digest() }, opts), 'CONTENT_MISMATCH');
+    await rejectsCode(verifySigstoreFileBundle(plain, { path: file, sha256: digest }, { ...opts, identity: 'alice@example.tes' }), 'UNTRUSTED_SIGNER');
 
     const badSig = JSON.parse(JSON.stringify(plain));
     const s = Buffer.from(badSig.messageSignature.signature, 'base64');
     s[s.length - 2]! ^= 1;
     badSig.messageSignature.signature = s.toString('base64');
-    await rejectsCode(verifySigstoreFileBundle(badSig, digest, opts), 'SIGNATURE_INVALID');
+    await rejectsCode(verifySigstoreFileBundle(badSig, { path: file, sha256: digest }, opts), 'SIGNATURE_INVALID');
 
     // Through the public API: verify() recognises the plain bundle for a single file.
     writeFileSync(join(work, 'model.joblib.sigstore'), JSON.stringify(plain));

@@ -14,7 +14,6 @@ import {
   selectService,
   shippedTrustFile,
 } from '../src/trust/index.js';
-import { verifyEcdsaPrehashed } from '../src/trust/ecdsa-prehash.js';
 import { generateKeyPairSync, createHash, sign as cryptoSign } from 'node:crypto';
 import { PROJECT_ROOT } from './helpers/paths.js';
 import { fakeIdentityToken, startLocalSigstore, startLocalTufRepo } from './helpers/sigstore-services.js';
@@ -161,21 +160,4 @@ describe('TUF refresh and cache (a private Sigstore TUF repository on 127.0.0.1)
       await svc.stop();
     }
   });
-});
-
-describe('prehashed ECDSA (plain file bundles)', () => {
-  for (const [curve, hash] of [['prime256v1', 'sha256'], ['secp384r1', 'sha384'], ['secp384r1', 'sha256']] as const) {
-    it(`verifies ${curve} signatures over a ${hash} digest and rejects others`, () => {
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
-      const data = Buffer.from(`data for ${curve}`);
-      const sig = cryptoSign(hash, data, privateKey);
-      const digest = createHash(hash).update(data).digest();
-      assert.equal(verifyEcdsaPrehashed(publicKey, digest, sig), true);
-      assert.equal(verifyEcdsaPrehashed(publicKey, createHash(hash).update('other').digest(), sig), false);
-      const bad = Buffer.from(sig);
-      bad[bad.length - 1]! ^= 1;
-      assert.equal(verifyEcdsaPrehashed(publicKey, digest, bad), false);
-      assert.equal(verifyEcdsaPrehashed(generateKeyPairSync('ec', { namedCurve: curve }).publicKey, digest, sig), false);
-    });
-  }
 });

@@ -12,12 +12,13 @@ import { Verifier as SigstoreJsVerifier, toSignedEntity, toTrustMaterial } from 
 import type { SignedEntity } from '@sigstore/verify';
 
 type SignatureContent = SignedEntity['signature'];
-import { createHash, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createVerify, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { pae } from '../bundle/dsse.js';
 import type { BundleJSON } from '../bundle/types.js';
 import { fail, ModelSealError } from '../errors.js';
 import { resolveTrustedRoot, type TrustOptions } from '../trust/index.js';
-import { verifyEcdsaPrehashed } from '../trust/ecdsa-prehash.js';
 import type { SignerInfo, Verifier, VerifiedSignature } from './verifier.js';
 
 /** Options of keyless verification (mirrors the reference's `verify sigstore` flags). */
@@ -247,11 +248,17 @@ function withPaeDigestForHashedRekordV2(entity: SignedEntity, bundle: Bundle, en
   return { ...entity, signature };
 }
 
-/** A message signature checked against a digest only (no file bytes at hand). */
-class DigestSignatureContent implements SignatureContent {
+/**
+ * A message signature whose check over the file was done beforehand: @sigstore/verify checks
+ * signatures synchronously over bytes in memory, but a model file may be many GB, so the file is
+ * streamed through node:crypto's verifier first and the result is reported for the leaf key only.
+ */
+class CheckedFileSignatureContent implements SignatureContent {
   constructor(
     readonly signature: Buffer,
     private readonly digest: Buffer,
+    private readonly leafKey: KeyObject,
+    private readonly validOverFile: boolean,
   ) {}
   compareSignature(signature: Buffer): boolean {
     return signature.equals(this.signature);
@@ -260,11 +267,39 @@ class DigestSignatureContent implements SignatureContent {
     return digest.equals(this.digest);
   }
   verifySignature(key: KeyObject): boolean {
-    try {
-      return verifyEcdsaPrehashed(key, this.digest, this.signature);
-    } catch {
-      return false;
-    }
+    return this.validOverFile && key.equals(this.leafKey);
+  }
+}
+
+/** The signing certificate's public key, as the bundle carries it (v0.3 single cert, or chain[0]). */
+function leafPublicKey(bundle: Bundle): KeyObject {
+  const content = bundle.verificationMaterial.content;
+  const der =
+    content.$case === 'certificate'
+      ? content.certificate.rawBytes
+      : content.$case === 'x509CertificateChain'
+        ? content.x509CertificateChain.certificates[0]?.rawBytes
+        : undefined;
+  if (!der) throw fail('BAD_BUNDLE', 'the plain Sigstore bundle carries no signing certificate');
+  try {
+    return new NodeX509Certificate(der).publicKey;
+  } catch (e) {
+    throw fail('BAD_BUNDLE', `the bundle's signing certificate cannot be parsed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** ECDSA(SHA-256) over the file's bytes, streamed: memory stays flat whatever the file's size. */
+async function signatureValidOverFile(path: string, key: KeyObject, signature: Buffer): Promise<boolean> {
+  const v = createVerify('sha256');
+  try {
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), v);
+  } catch (e) {
+    throw fail('BAD_INPUT', `cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    return v.verify(key, signature);
+  } catch {
+    return false; // malformed DER signature
   }
 }
 
@@ -274,7 +309,12 @@ class DigestSignatureContent implements SignatureContent {
  * Checks the certificate, log entry, time sources, signature, identity and issuer, and that the
  * bundle's digest is the file's. Throws CONTENT_MISMATCH when the digest differs.
  */
-export async function verifySigstoreFileBundle(json: BundleJSON, fileSha256: Buffer, options: SigstoreVerifyOptions): Promise<SignerInfo> {
+export async function verifySigstoreFileBundle(
+  json: BundleJSON,
+  file: { path: string; sha256: Buffer },
+  options: SigstoreVerifyOptions,
+): Promise<SignerInfo> {
+  const fileSha256 = file.sha256;
   checkOptions(options);
   if (!json.messageSignature) throw fail('BAD_BUNDLE', 'the bundle has no messageSignature');
   const bundle = parseSigstoreBundle(json);
@@ -291,11 +331,16 @@ export async function verifySigstoreFileBundle(json: BundleJSON, fileSha256: Buf
   } catch (e) {
     throw fail('BAD_BUNDLE', `the Sigstore bundle is malformed: ${(e as Error).message}`, { cause: e });
   }
-  // Check the signature over the bundle's own digest (the log entry must agree with it), then
-  // compare that digest with the file's.
-  entity = { ...entity, signature: new DigestSignatureContent(ms.signature, md.digest) };
+  // The signature is checked over the file itself (streamed), and the log entry must agree with
+  // the bundle's digest. When the file's digest already differs from the signed one, the
+  // signature cannot hold over it; everything else (certificate, log, identity) is still checked
+  // so the error says which is wrong: the signer, or the file. Nothing is accepted on that path.
+  const leafKey = leafPublicKey(bundle);
+  const digestMatches = md.digest.equals(fileSha256);
+  const validOverFile = digestMatches ? await signatureValidOverFile(file.path, leafKey, ms.signature) : true;
+  entity = { ...entity, signature: new CheckedFileSignatureContent(ms.signature, md.digest, leafKey, validOverFile) };
   const info = await verifyEntity(entity, bundle, options);
-  if (!md.digest.equals(fileSha256)) {
+  if (!digestMatches) {
     throw fail('CONTENT_MISMATCH', `the file's SHA-256 ${fileSha256.toString('hex')} differs from the signed digest ${md.digest.toString('hex')}`);
   }
   return info;
@@ -306,6 +351,6 @@ export function sigstoreVerifier(options: SigstoreVerifyOptions): Verifier {
   return {
     method: 'sigstore',
     verify: (bundle: BundleJSON) => verifySigstoreBundle(bundle, options),
-    verifyFileBundle: (bundle: BundleJSON, fileSha256: Buffer) => verifySigstoreFileBundle(bundle, fileSha256, options),
+    verifyFileBundle: (bundle: BundleJSON, file: { path: string; sha256: Buffer }) => verifySigstoreFileBundle(bundle, file, options),
   };
 }

@@ -45,7 +45,8 @@ export interface Verifier {
   verify(bundle: BundleJSON): Promise<VerifiedSignature>;
   /**
    * Optional: check a plain Sigstore bundle made over one file by the Sigstore CLIs (a message
-   * signature, no DSSE statement) against that file's SHA-256 digest. Only the sigstore method has it.
+   * signature, no DSSE statement) against that file: the signature over its bytes, and the signed
+   * digest against its SHA-256. Only the sigstore method has it.
    */
-  verifyFileBundle?(bundle: BundleJSON, fileSha256: Buffer): Promise<SignerInfo>;
+  verifyFileBundle?(bundle: BundleJSON, file: { path: string; sha256: Buffer }): Promise<SignerInfo>;
 }
