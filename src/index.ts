@@ -23,7 +23,7 @@ export { sigstoreSigner } from './signing/sigstore.js';
 export type { SigstoreSignOptions } from './signing/sigstore.js';
 export { keyVerifier } from './verifying/key.js';
 export { certificateVerifier } from './verifying/certificate.js';
-export { sigstoreVerifier } from './verifying/sigstore.js';
+export { sigstoreVerifier, verifySigstoreFileBundle } from './verifying/sigstore.js';
 export type { SigstoreVerifyOptions } from './verifying/sigstore.js';
 export { walkModel, GIT_DEFAULT_EXCLUSIONS } from './model/walk.js';
 export type { WalkOptions, WalkResult, ModelFile } from './model/walk.js';

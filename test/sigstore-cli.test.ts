@@ -55,7 +55,7 @@ describe('CLI: verify the public-good vector offline', () => {
     const dir = copyVector('ok');
     const r = await cli(['verify', dir, '--signature', join(dir, 'model.sig'), ...PG_ID]);
     assert.equal(r.code, EXIT.OK, r.stderr);
-    assert.match(r.stdout, /stefanb@us\.ibm\.com/);
+    assert.match(r.stdout, /^Verification succeeded: signed by stefanb@us\.ibm\.com \(issuer https:\/\/sigstore\.verify\.ibm\.com\/oauth2, log index 206344181, signed at 2025-05-03T01:34:46\.000Z, trust root: .*shipped public-good root.*\); 2 files verified \(sigstore, sha256\)\n$/);
     const j = await cli(['verify', 'sigstore', dir, '--signature', join(dir, 'model.sig'), ...PG_ID, '--json']);
     assert.equal(j.code, EXIT.OK, j.stderr);
     const out = JSON.parse(j.stdout);

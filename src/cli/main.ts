@@ -216,6 +216,7 @@ export function describeSigner(s: SignerInfo): string {
   const parts = [`issuer ${s.issuer ?? '?'}`];
   if (s.logIndex !== undefined) parts.push(`log index ${s.logIndex}`);
   if (s.signedAt) parts.push(`signed at ${s.signedAt}`);
+  if (s.trustRoot) parts.push(`trust root: ${s.trustRoot}`);
   return `${s.identity ?? '(unknown identity)'} (${parts.join(', ')})`;
 }
 
