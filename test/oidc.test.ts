@@ -11,16 +11,9 @@ import { decodeJwtClaims, detectAmbientToken, getIdentityToken, interactiveToken
 import { sigstoreSigner } from '../src/signing/sigstore.js';
 import { verifySigstoreBundle } from '../src/verifying/sigstore.js';
 import { CONFIDENTIAL_CLIENT, startOidcProvider, type LocalOidcProvider } from './helpers/oidc-provider.js';
-import { fakeIdentityToken, startLocalSigstore, type LocalSigstore } from './helpers/sigstore-services.js';
+import { fakeIdentityToken, startLocalSigstore, startSigstoreWithOidc, type LocalSigstore } from './helpers/sigstore-services.js';
+import { rejectsCode } from './helpers/errors.js';
 
-async function rejectsCode(p: Promise<unknown>, code: ErrorCode, pattern?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isModelSealError(e), `not a ModelSealError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 /** A tiny HTTP endpoint on 127.0.0.1 that records requests and answers with `reply`. */
 async function endpoint(reply: (req: IncomingMessage, url: URL) => { status: number; body: string }): Promise<{ url: string; host: string; seen: { url: URL; headers: IncomingMessage['headers'] }[]; stop(): Promise<void> }> {
@@ -110,14 +103,12 @@ describe('ambient CI credentials, reproduced locally', () => {
 describe('keyless signing with each token source (local Sigstore + real OIDC provider)', () => {
   let svc: LocalSigstore;
   let idp: LocalOidcProvider;
+  let services: Awaited<ReturnType<typeof startSigstoreWithOidc>>;
   before(async () => {
-    idp = await startOidcProvider();
-    svc = await startLocalSigstore({ oidcIssuer: idp.issuer });
+    services = await startSigstoreWithOidc();
+    ({ svc, idp } = services);
   });
-  after(async () => {
-    await svc.stop();
-    await idp.stop();
-  });
+  after(() => services.stop());
 
   async function identityOf(bundle: Awaited<ReturnType<ReturnType<typeof sigstoreSigner>['sign']>>, identity: string, issuer: string): Promise<string> {
     const v = await verifySigstoreBundle(bundle, { identity, identityProvider: issuer, trustConfig: svc.trustConfigPath });

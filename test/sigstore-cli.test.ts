@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { CLI_MAIN, MT_VECTORS } from './helpers/paths.js';
 import { startOidcProvider, type LocalOidcProvider } from './helpers/oidc-provider.js';
-import { fakeIdentityToken, startLocalSigstore, type LocalSigstore } from './helpers/sigstore-services.js';
+import { fakeIdentityToken, startLocalSigstore, startSigstoreWithOidc, type LocalSigstore } from './helpers/sigstore-services.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'modelseal-sigstore-cli-'));
 const BASE_ENV = { PATH: process.env['PATH'] ?? '', HOME: tmp, XDG_CACHE_HOME: join(tmp, 'cache'), MODELSEAL_OFFLINE: '1' };
@@ -97,14 +97,12 @@ describe('CLI: verify the public-good vector offline', () => {
 describe('CLI: keyless sign and verify against local services', () => {
   let svc: LocalSigstore;
   let idp: LocalOidcProvider;
+  let services: Awaited<ReturnType<typeof startSigstoreWithOidc>>;
   before(async () => {
-    idp = await startOidcProvider();
-    svc = await startLocalSigstore({ oidcIssuer: idp.issuer });
+    services = await startSigstoreWithOidc();
+    ({ svc, idp } = services);
   });
-  after(async () => {
-    await svc.stop();
-    await idp.stop();
-  });
+  after(() => services.stop());
 
   it('signs a directory and a single file with --identity-token, verifies with --identity and --identity-regex', async () => {
     const model = join(tmp, 'm1');

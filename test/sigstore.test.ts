@@ -15,19 +15,12 @@ import { sigstoreSigner } from '../src/signing/sigstore.js';
 import { sigstoreVerifier, verifySigstoreBundle, verifySigstoreFileBundle, type SigstoreVerifyOptions } from '../src/verifying/sigstore.js';
 import { MT_VECTORS, OMS_SCHEMAS } from './helpers/paths.js';
 import { fakeIdentityToken, startLocalSigstore, type LocalSigstore } from './helpers/sigstore-services.js';
+import { rejectsCode } from './helpers/errors.js';
 
 const VECTOR = join(MT_VECTORS, 'v1.0.0-sigstore');
 const PG = { identity: 'stefanb@us.ibm.com', identityProvider: 'https://sigstore.verify.ibm.com/oauth2', tufRefresh: false } as const;
 const vectorBundle = (): any => JSON.parse(readFileSync(join(VECTOR, 'model.sig'), 'utf8'));
 
-async function rejectsCode(p: Promise<unknown>, code: ErrorCode, pattern?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isModelSealError(e), `not a ModelSealError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 function schemaValidator(): (bundle: any) => boolean {
   type AjvClass = typeof Ajv2020Module.default;

@@ -10,6 +10,8 @@ import { verify } from '../src/api.js';
 import { certificateVerifier } from '../src/verifying/certificate.js';
 import { keyVerifier } from '../src/verifying/key.js';
 import type { Verifier } from '../src/verifying/verifier.js';
+import type { ErrorCode } from '../src/errors.js';
+import { rejectsCode } from './helpers/errors.js';
 import { MT_KEYS, MT_VECTORS } from './helpers/paths.js';
 import { copyWritable } from './helpers/tmp.js';
 
@@ -40,13 +42,7 @@ async function check(dir: string, c: Case) {
   return verify(join(dir, c.model), { verifier: c.verifier(), signaturePath: join(dir, 'model.sig') });
 }
 
-async function rejects(dir: string, c: Case, code: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(check(dir, c), (e: { code?: string; message?: string }) => {
-    assert.equal(e.code, code);
-    assert.match(e.message ?? '', pattern);
-    return true;
-  });
-}
+const rejects = (dir: string, c: Case, code: ErrorCode, pattern: RegExp): Promise<void> => rejectsCode(check(dir, c), code, pattern);
 
 for (const c of CASES) {
   describe(`reference vector ${c.folder}`, () => {

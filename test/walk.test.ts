@@ -4,18 +4,12 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { walkModel } from '../src/model/walk.js';
+import { throwsCode } from './helpers/errors.js';
 import { makeModel, tempDir } from './helpers/tmp.js';
 
 const names = (root: string, o = {}): string[] => walkModel(root, o).files.map((f) => f.name);
 
-function expectBadInput(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    const err = e as { code?: string; message?: string };
-    assert.equal(err.code, 'BAD_INPUT');
-    assert.match(err.message ?? '', pattern);
-    return true;
-  });
-}
+const expectBadInput = (fn: () => unknown, pattern: RegExp): void => throwsCode(fn, 'BAD_INPUT', pattern);
 
 describe('walking a model', () => {
   test('recurses, names are relative POSIX paths, empty files and dot-files included', () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, rekorV2Handler, tsaHandler } from '@sigstore/mock';
 import { DSSERequestV002, HashedRekordRequestV002 } from '@sigstore/protobuf-specs/rekor/v2';
+import { startOidcProvider, type LocalOidcProvider } from './oidc-provider.js';
 
 type Handler = ReturnType<typeof rekorHandler>;
 
@@ -303,6 +304,20 @@ export async function startLocalTufRepo(trustedRoot: unknown): Promise<LocalTufR
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A local Sigstore whose signing config sends logins to a real local OIDC provider; stop() stops both. */
+export async function startSigstoreWithOidc(): Promise<{ svc: LocalSigstore; idp: LocalOidcProvider; stop: () => Promise<void> }> {
+  const idp = await startOidcProvider();
+  const svc = await startLocalSigstore({ oidcIssuer: idp.issuer });
+  return {
+    svc,
+    idp,
+    stop: async () => {
+      await svc.stop();
+      await idp.stop();
     },
   };
 }
