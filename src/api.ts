@@ -6,11 +6,11 @@
  *         folder ─walk (recorded serialization)─▶ hash ─▶ actual ──┴─▶ compare ─▶ VerifyResult | error
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { checkMaterialForMethod, parseBundle, serializeBundle } from './bundle/bundle.js';
 import type { BundleJSON } from './bundle/types.js';
-import { fail, ModelSealError } from './errors.js';
+import { fail } from './errors.js';
 import { hashJobs } from './hashing/engine.js';
 import type { HashJob } from './hashing/types.js';
 import { compareManifests, describeDiff } from './manifest/compare.js';
@@ -19,7 +19,7 @@ import { rootDigest } from './manifest/root.js';
 import { decodeStatement, encodeStatement } from './manifest/statement.js';
 import type { HashAlgorithm, Manifest, ManifestDiff, ManifestItem, Serialization, SerializationMethod } from './manifest/types.js';
 import { HASH_ALGORITHMS } from './manifest/types.js';
-import { isExcluded, modelExclusions, modelNameOf, walkModel, type ModelFile, type WalkOptions } from './model/walk.js';
+import { lookupModelFiles, modelNameOf, walkModel, type ModelFile, type WalkOptions } from './model/walk.js';
 import type { Signer } from './signing/signer.js';
 import type { SignerInfo, VerificationMethod, Verifier } from './verifying/verifier.js';
 
@@ -240,28 +240,11 @@ function loadBundle(options: VerifyOptions): BundleJSON {
 /**
  * With ignoreUnsignedFiles the reference hashes only the signed names and never enumerates the
  * rest; we do the same, so stray unsigned files (even symlinks) cannot make verification fail.
- * Signed names were checked safe (no `..`, not absolute) when the statement was decoded.
+ * Each signed name is looked up under the walk's rules (no directory links, file links only when
+ * allowed and inside the model), so this path reads nothing a full walk would refuse.
  */
 function signedFilesOnDisk(modelPath: string, names: string[], o: WalkOptions): ModelFile[] {
-  const { root, match } = modelExclusions(modelPath, o);
-  const files: ModelFile[] = [];
-  for (const name of names) {
-    if (isExcluded(name, match)) continue; // a signed file excluded now is reported missing
-    const abs = join(root, ...name.split('/'));
-    let st;
-    try {
-      const lst = lstatSync(abs);
-      if (lst.isSymbolicLink() && !o.allowSymlinks) {
-        throw fail('BAD_INPUT', `cannot use '${name}' because it is a symlink (pass --allow-symlinks to follow file symlinks)`);
-      }
-      st = statSync(abs);
-    } catch (e) {
-      if (e instanceof ModelSealError) throw e;
-      continue; // missing: reported by the comparison
-    }
-    if (st.isFile()) files.push({ name, path: abs, size: st.size });
-  }
-  return files;
+  return lookupModelFiles(modelPath, names, o);
 }
 
 /**

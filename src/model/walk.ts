@@ -8,7 +8,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import { fail } from '../errors.js';
+import { fail, isModelSealError } from '../errors.js';
 
 /** Excluded at the top level unless `ignoreGitPaths` is false (the reference's defaults). */
 export const GIT_DEFAULT_EXCLUSIONS = ['.git', '.gitattributes', '.github', '.gitignore'] as const;
@@ -135,16 +135,79 @@ function exclusions(root: string, realRoot: string, options: WalkOptions): { exc
   return { excluded: [...excluded].sort(byUtf8), match: [...new Set([...excluded, ...recorded])] };
 }
 
-/** The exclusion names that apply to a model, without enumerating it (used when only signed names are checked). */
-export function modelExclusions(modelPath: string, options: WalkOptions = {}): { root: string; match: string[] } {
+/**
+ * Look up signed names in a directory model under the walk's rules, without enumerating the
+ * rest (verification with ignoreUnsignedFiles). Every directory on the way must be a real
+ * directory (the walk never descends directory symlinks); a final symlink needs `allowSymlinks`
+ * and must stay inside the model; special files are errors. Undefined when the file is missing
+ * or excluded (the comparison then reports it missing).
+ */
+export function lookupModelFiles(modelPath: string, names: readonly string[], options: WalkOptions = {}): ModelFile[] {
   const root = resolve(modelPath);
-  let realRoot = root;
+  let realRoot: string;
   try {
+    if (lstatSync(root).isSymbolicLink() && options.allowSymlinks !== true) {
+      throw fail('BAD_INPUT', `cannot use '${modelPath}' because it is a symlink (pass --allow-symlinks to follow it)`);
+    }
     realRoot = realpathSync(root);
-  } catch {
-    /* a missing model is reported when its files are looked up */
+  } catch (e) {
+    if (isModelSealError(e)) throw e;
+    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
   }
-  return { root, match: exclusions(root, realRoot, options).match };
+  const { match } = exclusions(root, realRoot, options);
+  const files: ModelFile[] = [];
+  for (const name of names) {
+    const file = lookupOne(root, realRoot, match, name, options.allowSymlinks === true);
+    if (file) files.push(file);
+  }
+  return files;
+}
+
+function lookupOne(root: string, realRoot: string, match: readonly string[], name: string, allowSymlinks: boolean): ModelFile | undefined {
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.includes('..')) return undefined;
+  if (isExcluded(parts.join('/'), match)) return undefined;
+  let abs = root;
+  for (const [i, part] of parts.entries()) {
+    abs = resolve(abs, part);
+    const shown = parts.slice(0, i + 1).join('/');
+    let lst: Stats;
+    try {
+      lst = lstatSync(abs);
+    } catch {
+      return undefined;
+    }
+    const last = i === parts.length - 1;
+    if (lst.isSymbolicLink()) {
+      if (!last) throw fail('BAD_INPUT', `cannot use '${name}': '${shown}' is a symlink to a directory (directory links are not followed)`);
+      if (!allowSymlinks) {
+        throw fail('BAD_INPUT', `cannot use '${name}' because it is a symlink (pass --allow-symlinks to follow file symlinks)`);
+      }
+      let target: string;
+      let st: Stats;
+      try {
+        target = realpathSync(abs);
+        st = statSync(abs);
+      } catch (e) {
+        throw fail('BAD_INPUT', `cannot use '${name}': broken symlink (${describeFsError(e)})`);
+      }
+      const relTarget = relative(realRoot, target);
+      if (relTarget === '..' || relTarget.startsWith('..' + sep) || isAbsolute(relTarget)) {
+        throw fail('BAD_INPUT', `cannot use '${name}': the symlink points outside the model (${target})`);
+      }
+      if (st.isFile()) return { name, path: abs, size: st.size };
+      if (st.isDirectory()) return undefined;
+      throw fail('BAD_INPUT', `cannot use '${name}': not a regular file or directory`);
+    }
+    if (!last) {
+      if (!lst.isDirectory()) return undefined;
+      continue;
+    }
+    if (lst.isFile()) return { name, path: abs, size: lst.size };
+    if (lst.isDirectory()) return undefined;
+    throw fail('BAD_INPUT', `cannot use '${name}': not a regular file or directory (special files cannot be signed)`);
+  }
+  return undefined;
 }
 
 /**

@@ -1,0 +1,48 @@
+/**
+ * Verification edge cases found in review: what `ignoreUnsignedFiles` may read, and how names and
+ * recorded exclusions behave on hostile input.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { sign, verify } from '../src/api.js';
+import { keySigner } from '../src/signing/key.js';
+import { keyVerifier } from '../src/verifying/key.js';
+import { rejectsCode } from './helpers/errors.js';
+import { makeModel, tempDir } from './helpers/tmp.js';
+
+function keyPair(): { priv: string; pub: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return { priv: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, pub: publicKey.export({ type: 'spki', format: 'pem' }) as string };
+}
+
+describe('ignoreUnsignedFiles reads signed files only the way a full walk would', () => {
+  test('a signed file reached through a directory symlink (never descended by the walk) is refused', async () => {
+    const { priv, pub } = keyPair();
+    const model = makeModel({ 'sub/w.bin': 'weights', 'config.json': '{}' });
+    const sig = join(tempDir(), 'model.sig');
+    await sign(model, { signer: keySigner({ privateKey: priv }), signaturePath: sig });
+    // Replace sub/ by a link to a folder elsewhere holding the same bytes.
+    const elsewhere = makeModel({ 'w.bin': 'weights' });
+    renameSync(join(model, 'sub'), join(tempDir(), 'old-sub'));
+    symlinkSync(elsewhere, join(model, 'sub'));
+    // The full walk refuses the link; with ignoreUnsignedFiles it must not be followed either.
+    await rejectsCode(verify(model, { verifier: keyVerifier({ publicKey: pub }), signaturePath: sig }), 'BAD_INPUT', /symlink/);
+    await assert.rejects(verify(model, { verifier: keyVerifier({ publicKey: pub }), signaturePath: sig, ignoreUnsignedFiles: true }));
+  });
+
+  test('with recorded allow_symlinks, a signed file linking outside the model is refused', async () => {
+    const { priv, pub } = keyPair();
+    const model = makeModel({ 'w.bin': 'weights', 'config.json': '{}' });
+    const sig = join(tempDir(), 'model.sig');
+    await sign(model, { signer: keySigner({ privateKey: priv }), signaturePath: sig, allowSymlinks: true });
+    const outside = join(tempDir(), 'w.bin');
+    writeFileSync(outside, 'weights');
+    renameSync(join(model, 'w.bin'), join(tempDir(), 'old-w.bin'));
+    symlinkSync(outside, join(model, 'w.bin'));
+    await rejectsCode(verify(model, { verifier: keyVerifier({ publicKey: pub }), signaturePath: sig }), 'BAD_INPUT', /outside the model/);
+    await assert.rejects(verify(model, { verifier: keyVerifier({ publicKey: pub }), signaturePath: sig, ignoreUnsignedFiles: true }));
+  });
+});
