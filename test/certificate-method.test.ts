@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -177,6 +178,31 @@ describe('certificate path rules (openssl-minted PKI)', () => {
     await rejectsCode(signAndVerify(chain.leaf, [chain.intermediate.cert], [chain.root.cert]), 'UNTRUSTED_SIGNER', /unsupported critical extension 1\.2\.3\.4/);
     const nonCritical = makeChain({ extensions: [...LEAF_EXTENSIONS, '1.2.3.4=ASN1:UTF8String:x', 'subjectAltName=critical,email:a@b.c'] });
     await signAndVerify(nonCritical.leaf, [nonCritical.intermediate.cert], [nonCritical.root.cert]);
+  });
+  it('a hostile chain whose certificates all issue each other is refused promptly (no path explosion)', async () => {
+    // Twelve distinct certificates with one name and one key: each verifies as the issuer of every
+    // other, so trying every simple path is factorial (hours). Run in a child so a hang can be killed.
+    const k = ecKeyPem();
+    const first = mint({ subject: '/CN=loop', key: k, extensions: CA_EXTENSIONS });
+    const certs = [first];
+    for (let i = 0; i < 11; i++) certs.push(mint({ subject: '/CN=loop', issuer: first, key: k, extensions: CA_EXTENSIONS }));
+    const anchor = mint({ subject: '/CN=unrelated-root', extensions: CA_EXTENSIONS });
+    const signed = await keySigner({ privateKey: k }).sign(statement);
+    const bundle: BundleJSON = {
+      ...signed,
+      verificationMaterial: { x509CertificateChain: { certificates: certs.map((c) => ({ rawBytes: new X509Certificate(c.cert).raw.toString('base64') })) }, tlogEntries: [] },
+    };
+    const moduleUrl = new URL('../src/verifying/certificate.js', import.meta.url).href;
+    const script = `import { certificateVerifier } from ${JSON.stringify(moduleUrl)};
+      const { bundle, anchor } = JSON.parse(process.env.CHAIN_INPUT);
+      certificateVerifier({ trustAnchors: [anchor] }).verify(bundle).then(() => console.log('VERIFIED'), (e) => console.log(e.code + ' ' + e.message));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, CHAIN_INPUT: JSON.stringify({ bundle, anchor: anchor.cert }) },
+      timeout: 30_000,
+      encoding: 'utf8',
+    });
+    assert.equal(r.signal, null, 'path building did not finish within 30 s');
+    assert.match(r.stdout, /^UNTRUSTED_SIGNER .*does not chain/);
   });
   it('a missing intermediate → UNTRUSTED_SIGNER', async () => {
     const { root, leaf } = makeChain();

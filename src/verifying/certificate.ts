@@ -81,25 +81,35 @@ function subjectOf(cert: Cert): string {
 }
 
 /**
- * Depth-first search for leaf → ... → anchor. Any certificate may serve as an issuer, but the
+ * Breadth-first search for leaf → ... → anchor. Any certificate may serve as an issuer, but the
  * path must end at a self-signed certificate byte-identical to an anchor (no partial chains).
+ * Each certificate is visited once, so the work is bounded by (certificates)² signature checks:
+ * a depth-first walk over every simple path is factorial in the size of a hostile chain whose
+ * certificates all share one name and key (each "issues" every other).
  */
 function buildPath(leaf: Cert, intermediates: Cert[], anchors: Cert[]): Cert[] | undefined {
   const isAnchor = (cert: Cert): boolean => anchors.some((a) => a.node.raw.equals(cert.node.raw)) && isSelfSigned(cert);
-  const candidates = [...intermediates, ...anchors];
-  const search = (path: Cert[]): Cert[] | undefined => {
-    const last = path[path.length - 1]!;
-    if (isAnchor(last)) return path;
-    if (path.length > MAX_PATH_LENGTH) return undefined;
-    for (const candidate of candidates) {
-      if (path.some((p) => p.node.raw.equals(candidate.node.raw))) continue;
-      if (!issuedBy(last, candidate)) continue;
-      const found = search([...path, candidate]);
-      if (found) return found;
+  const candidates: Cert[] = [];
+  for (const c of [...intermediates, ...anchors]) {
+    if (!c.node.raw.equals(leaf.node.raw) && !candidates.some((d) => d.node.raw.equals(c.node.raw))) candidates.push(c);
+  }
+  const visited = new Set<Cert>();
+  let frontier: Cert[][] = [[leaf]];
+  while (frontier.length > 0) {
+    const next: Cert[][] = [];
+    for (const path of frontier) {
+      const last = path[path.length - 1]!;
+      if (isAnchor(last)) return path;
+      if (path.length > MAX_PATH_LENGTH) continue;
+      for (const candidate of candidates) {
+        if (visited.has(candidate) || !issuedBy(last, candidate)) continue;
+        visited.add(candidate);
+        next.push([...path, candidate]);
+      }
     }
-    return undefined;
-  };
-  return search([leaf]);
+    frontier = next;
+  }
+  return undefined;
 }
 
 function checkCriticalExtensions(cert: Cert, role: string): void {
