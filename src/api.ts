@@ -16,7 +16,7 @@ import type { HashJob } from './hashing/types.js';
 import { compareManifests, describeDiff } from './manifest/compare.js';
 import { compareCodePoint, compareReference } from './manifest/order.js';
 import { rootDigest } from './manifest/root.js';
-import { decodeStatement, encodeStatement } from './manifest/statement.js';
+import { decodeStatement, encodeStatement, normalizeResourceName } from './manifest/statement.js';
 import type { HashAlgorithm, Manifest, ManifestDiff, ManifestItem, Serialization, SerializationMethod } from './manifest/types.js';
 import { HASH_ALGORITHMS } from './manifest/types.js';
 import { lookupModelFiles, modelNameOf, walkModel, type ModelFile, type WalkOptions } from './model/walk.js';
@@ -247,6 +247,22 @@ function signedFilesOnDisk(modelPath: string, names: string[], o: WalkOptions): 
   return lookupModelFiles(modelPath, names, o);
 }
 
+/** The file a resource covers: the name itself, or `path` for a shard `path:start:end`. */
+function fileOfResource(name: string, method: SerializationMethod): string {
+  const file = method === 'shards' ? /^(.*):\d+:\d+$/s.exec(name)?.[1] ?? name : name;
+  return normalizeResourceName(file);
+}
+
+/**
+ * ignoreUnsignedFiles tolerates unsigned *files*. A shard of a signed file that the signature
+ * does not list is not one: it is the signed file grown (bytes appended past its signed shards).
+ */
+function extraPartsOfSignedFiles(extra: readonly string[], signed: readonly ManifestItem[], method: SerializationMethod): string[] {
+  if (method !== 'shards') return [];
+  const signedFiles = new Set(signed.map((i) => fileOfResource(i.name, method)));
+  return extra.filter((name) => signedFiles.has(fileOfResource(name, method)));
+}
+
 /**
  * Verify a model against its signature. Resolves only when the signature is valid, made by the
  * trusted signer, and the model matches it; throws a ModelSealError otherwise
@@ -278,8 +294,8 @@ export async function verify(modelPath: string, options: VerifyOptions): Promise
   }
   const actual = await hashFiles(files, s, options);
   const diff = compareManifests(expected.items, actual, { ignoreUnsignedFiles: options.ignoreUnsignedFiles === true });
-  const tolerated = options.ignoreUnsignedFiles ? [] : diff.extra;
-  if (diff.changed.length || diff.missing.length || tolerated.length) {
+  const refused = options.ignoreUnsignedFiles ? extraPartsOfSignedFiles(diff.extra, expected.items, s.method) : diff.extra;
+  if (diff.changed.length || diff.missing.length || refused.length) {
     throw fail('CONTENT_MISMATCH', `model differs from its signature: ${describeDiff(diff, expected.modelName)}`, { details: diff });
   }
   const result: VerifyResult = {

@@ -46,3 +46,20 @@ describe('ignoreUnsignedFiles reads signed files only the way a full walk would'
     await assert.rejects(verify(model, { verifier: keyVerifier({ publicKey: pub }), signaturePath: sig, ignoreUnsignedFiles: true }));
   });
 });
+
+describe('ignoreUnsignedFiles with shards', () => {
+  test('bytes appended to a signed file (new shards of a signed file) are not "unsigned files"', async () => {
+    const { priv, pub } = keyPair();
+    const model = makeModel({ 'w.bin': Buffer.alloc(16, 1), 'config.json': '{}' });
+    const sig = join(tempDir(), 'model.sig');
+    await sign(model, { signer: keySigner({ privateKey: priv }), signaturePath: sig, method: 'shards', shardSize: 8 });
+    const v = (ignoreUnsignedFiles: boolean) => verify(model, { verifier: keyVerifier({ publicKey: pub }), signaturePath: sig, ignoreUnsignedFiles });
+    // An unsigned new file is tolerated; the signed files are untouched.
+    writeFileSync(join(model, 'notes.txt'), 'hello');
+    assert.deepEqual((await v(true)).diff.extra, ['notes.txt:0:5']);
+    // w.bin grows by a whole shard: its signed shards still match, but the file is not what was signed.
+    writeFileSync(join(model, 'w.bin'), Buffer.concat([Buffer.alloc(16, 1), Buffer.from('evil payload')]));
+    await rejectsCode(v(false), 'CONTENT_MISMATCH', /w\.bin:16:24/);
+    await rejectsCode(v(true), 'CONTENT_MISMATCH', /w\.bin:16:24/);
+  });
+});
