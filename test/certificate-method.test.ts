@@ -204,6 +204,15 @@ describe('certificate path rules (openssl-minted PKI)', () => {
     assert.equal(r.signal, null, 'path building did not finish within 30 s');
     assert.match(r.stdout, /^UNTRUSTED_SIGNER .*does not chain/);
   });
+  it('a bundle carrying more than 32 certificates is refused before any path building', async () => {
+    const { root, intermediate, leaf } = makeChain();
+    const bundle = await certificateSigner({ privateKey: leaf.key, signingCertificate: leaf.cert, certificateChain: [intermediate.cert] }).sign(statement);
+    const der = (pem: string) => ({ rawBytes: new X509Certificate(pem).raw.toString('base64') });
+    bundle.verificationMaterial.x509CertificateChain!.certificates = [der(leaf.cert), ...Array.from({ length: 32 }, () => der(intermediate.cert))];
+    await rejectsCode(certificateVerifier({ trustAnchors: [root.cert] }).verify(bundle), 'BAD_BUNDLE', /33 certificates/);
+    bundle.verificationMaterial.x509CertificateChain!.certificates = [der(leaf.cert), ...Array.from({ length: 31 }, () => der(intermediate.cert))];
+    await certificateVerifier({ trustAnchors: [root.cert] }).verify(bundle);
+  });
   it('a missing intermediate → UNTRUSTED_SIGNER', async () => {
     const { root, leaf } = makeChain();
     await rejectsCode(signAndVerify(leaf, [], [root.cert]), 'UNTRUSTED_SIGNER', /does not chain/);

@@ -44,6 +44,8 @@ const UNDERSTOOD_CRITICAL_EXTENSIONS: Record<string, string> = {
 };
 const NAME_CONSTRAINTS = '2.5.29.30';
 const MAX_PATH_LENGTH = 10;
+/** Certificates a bundle may carry (leaf and intermediates). */
+const MAX_BUNDLE_CERTIFICATES = 32;
 
 interface Cert {
   node: X509Certificate;
@@ -165,7 +167,12 @@ export function certificateVerifier(options: CertificateVerifierOptions = {}): V
       const bundle = parseBundle(input);
       checkMaterialForMethod(bundle, 'certificate');
       const envelope = bundle.dsseEnvelope!;
-      const chain = bundle.verificationMaterial.x509CertificateChain!.certificates.map((c, i) => {
+      const certificates = bundle.verificationMaterial.x509CertificateChain!.certificates;
+      // Path building costs up to (certificates)² signature checks; real chains hold a handful.
+      if (certificates.length > MAX_BUNDLE_CERTIFICATES) {
+        throw fail('BAD_BUNDLE', `the bundle's chain holds ${certificates.length} certificates (at most ${MAX_BUNDLE_CERTIFICATES} are accepted)`);
+      }
+      const chain = certificates.map((c, i) => {
         try {
           return toCert(new X509Certificate(Buffer.from(c.rawBytes, 'base64')));
         } catch (e) {
