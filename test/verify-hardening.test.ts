@@ -7,7 +7,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { sign, verify } from '../src/api.js';
+import { hash, sign, verify } from '../src/api.js';
+import { encodeStatement } from '../src/manifest/statement.js';
+import { serializeBundle } from '../src/bundle/bundle.js';
 import { keySigner } from '../src/signing/key.js';
 import { keyVerifier } from '../src/verifying/key.js';
 import { rejectsCode } from './helpers/errors.js';
@@ -61,5 +63,38 @@ describe('ignoreUnsignedFiles with shards', () => {
     writeFileSync(join(model, 'w.bin'), Buffer.concat([Buffer.alloc(16, 1), Buffer.from('evil payload')]));
     await rejectsCode(v(false), 'CONTENT_MISMATCH', /w\.bin:16:24/);
     await rejectsCode(v(true), 'CONTENT_MISMATCH', /w\.bin:16:24/);
+  });
+});
+
+describe('recorded ignore_paths (signed, so trusted) only ever exclude paths inside the model', () => {
+  /** A bundle for `model` whose serialization records `ignorePaths` exactly as given. */
+  async function signedWithIgnorePaths(model: string, ignorePaths: string[], priv: string): Promise<string> {
+    const manifest = await hash(model);
+    const statement = encodeStatement({ ...manifest, serialization: { ...manifest.serialization, ignorePaths } });
+    return serializeBundle(await keySigner({ privateKey: priv }).sign(statement));
+  }
+
+  test('empty, ".", "/", ".." and escaping entries exclude nothing: an added file is still found', async () => {
+    const { priv, pub } = keyPair();
+    const model = makeModel({ 'w.bin': 'weights', 'sub/x.bin': 'x' });
+    const odd = ['', '.', './', '/', '/sub', '..', '../model', 'sub/..', '/etc', `${model}/sub`];
+    const bundle = await signedWithIgnorePaths(model, odd, priv);
+    const v = () => verify(model, { verifier: keyVerifier({ publicKey: pub }), bundle });
+    assert.equal((await v()).filesCompared, 2);
+    writeFileSync(join(model, 'planted.js'), 'evil');
+    writeFileSync(join(model, 'sub', 'planted.js'), 'evil');
+    await rejectsCode(v(), 'CONTENT_MISMATCH', /extra: planted\.js, sub\/planted\.js/);
+  });
+
+  test('an entry naming a signed file cannot skip checking it: the file is reported missing', async () => {
+    const { priv, pub } = keyPair();
+    const model = makeModel({ 'w.bin': 'weights', 'sub/x.bin': 'x' });
+    for (const entry of ['w.bin', './w.bin', 'sub', 'sub/']) {
+      const bundle = await signedWithIgnorePaths(model, [entry], priv);
+      const missing = entry.startsWith('sub') ? /missing: sub\/x\.bin/ : /missing: w\.bin/;
+      for (const ignoreUnsignedFiles of [false, true]) {
+        await rejectsCode(verify(model, { verifier: keyVerifier({ publicKey: pub }), bundle, ignoreUnsignedFiles }), 'CONTENT_MISMATCH', missing);
+      }
+    }
   });
 });
