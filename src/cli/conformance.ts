@@ -9,10 +9,8 @@ import { HASH_ALGORITHMS } from '../manifest/types.js';
 import { certificateSigner } from '../signing/certificate.js';
 import { keySigner } from '../signing/key.js';
 import type { Signer } from '../signing/signer.js';
-import { sigstoreSigner } from '../signing/sigstore.js';
 import { certificateVerifier } from '../verifying/certificate.js';
 import { keyVerifier } from '../verifying/key.js';
-import { sigstoreVerifier } from '../verifying/sigstore.js';
 import type { Verifier } from '../verifying/verifier.js';
 import { flag, list, parseCommandLine, required, str, type OptionSpecs, type Parsed } from './args.js';
 import { EXIT, EXIT_FOR_CODE } from './exit-codes.js';
@@ -48,7 +46,7 @@ const pem = (path: string): string => {
   }
 };
 
-function signer(p: Parsed): Signer {
+async function signer(p: Parsed): Promise<Signer> {
   const method = required(p, 'method');
   if (method === 'key') return keySigner({ privateKey: pem(required(p, 'private-key')) });
   if (method === 'certificate') {
@@ -59,6 +57,7 @@ function signer(p: Parsed): Signer {
     });
   }
   if (method === 'sigstore') {
+    const { sigstoreSigner } = await import('../signing/sigstore.js');
     const token = str(p, 'identity-token');
     const trustConfig = str(p, 'trust-config');
     return sigstoreSigner({
@@ -70,7 +69,7 @@ function signer(p: Parsed): Signer {
   throw fail('USAGE', `unknown --method '${method}'`);
 }
 
-function verifier(p: Parsed): Verifier {
+async function verifier(p: Parsed): Promise<Verifier> {
   const method = required(p, 'method');
   if (method === 'key') return keyVerifier({ publicKey: pem(required(p, 'public-key')) });
   if (method === 'certificate') {
@@ -78,6 +77,7 @@ function verifier(p: Parsed): Verifier {
     return certificateVerifier(anchors.length ? { trustAnchors: anchors } : {});
   }
   if (method === 'sigstore') {
+    const { sigstoreVerifier } = await import('../verifying/sigstore.js');
     const trustConfig = str(p, 'trust-config');
     return sigstoreVerifier({
       identity: required(p, 'identity'),
@@ -106,12 +106,12 @@ export async function conformance(argv: string[]): Promise<number> {
     const p = parseCommandLine(rest, SPECS);
     if (command === 'sign-model') {
       const out = required(p, 'output-bundle');
-      await sign(required(p, 'model-path'), { signer: signer(p), signaturePath: out, ignorePaths: list(p, 'ignore-paths') });
+      await sign(required(p, 'model-path'), { signer: await signer(p), signaturePath: out, ignorePaths: list(p, 'ignore-paths') });
       return EXIT.OK;
     }
     if (command === 'verify-model') {
       await verify(required(p, 'model-path'), {
-        verifier: verifier(p),
+        verifier: await verifier(p),
         signaturePath: required(p, 'bundle'),
         ignorePaths: list(p, 'ignore-paths'),
         ignoreUnsignedFiles: flag(p, 'ignore-unsigned-files'),
