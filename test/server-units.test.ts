@@ -93,6 +93,10 @@ describe('server units', () => {
     assert.throws(() => parsePolicy({ entries: [{ models: 'a', mode: 'off', signature: '../x' }] }, d), /inside the model folder/);
     assert.throws(() => parsePolicy({ entries: [{ models: 'a', mode: 'off', typo: 1 }] }, d), /unknown field 'typo'/);
     assert.throws(() => parsePolicy({}, d), /entries/);
+    // An empty identity or issuer is a policy mistake to report at startup, not at the first load
+    // (where mode "warn" would load the model anyway).
+    assert.throws(() => parsePolicy({ entries: [{ models: 'a', sigstore: [{ identity: '', issuer: 'https://accounts.example' }] }] }, d), /sigstore\[0\] needs non-empty/);
+    assert.throws(() => parsePolicy({ entries: [{ models: 'a', sigstore: [{ identity: 'ml@example.com', issuer: '' }] }] }, d), /sigstore\[0\] needs non-empty/);
   });
 
   test('diff reasons name the files', () => {

@@ -94,8 +94,8 @@ export function parsePolicy(doc: unknown, baseDir: string, source = '<policy>'):
       if (!Array.isArray(o.sigstore)) throw fail('BAD_INPUT', `policy: ${where}.sigstore must be a list of {identity, issuer}`);
       sigstore = o.sigstore.map((s, i) => {
         const r = s as Record<string, unknown>;
-        if (!r || typeof r.identity !== 'string' || typeof r.issuer !== 'string' || (r.trustConfig !== undefined && typeof r.trustConfig !== 'string')) {
-          throw fail('BAD_INPUT', `policy: ${where}.sigstore[${i}] needs string "identity" and "issuer"`);
+        if (!r || typeof r.identity !== 'string' || r.identity === '' || typeof r.issuer !== 'string' || r.issuer === '' || (r.trustConfig !== undefined && typeof r.trustConfig !== 'string')) {
+          throw fail('BAD_INPUT', `policy: ${where}.sigstore[${i}] needs non-empty string "identity" and "issuer"`);
         }
         return { identity: r.identity, issuer: r.issuer, ...(r.trustConfig ? { trustConfig: abs(r.trustConfig as string) } : {}) };
       });
