@@ -41,6 +41,30 @@ describe('server: time of check vs time of use', () => {
     }
   });
 
+  test('model-settings.json changed between discovery and load is refused, even with verification off', async () => {
+    const repo = await exampleRepo();
+    const s = await startTestServer(repo, {
+      hooks: {
+        // naive-model's policy entry turns verification off, so only the name/version re-check stands
+        // between a settings file swapped after discovery and its (planted) code.
+        onFileCopied: ({ model, file, snapshot }) => {
+          if (model === 'naive-model' && file === 'model-settings.json') {
+            const p = join(snapshot, 'model-settings.json');
+            writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), name: 'someone-else' }));
+          }
+        },
+      },
+    });
+    try {
+      const r = await call(s, 'POST', '/v2/repository/models/naive-model/load', {});
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.json.error, /naive-model.*changed while loading/);
+      assert.equal(existsSync(repo.markerPath), false, 'the planted code ran');
+    } finally {
+      await s.close();
+    }
+  });
+
   test('weights swapped into the original right after verification are never served', async () => {
     const repo = await exampleRepo();
     // Reference outputs from the verified model.
