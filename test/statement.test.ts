@@ -260,6 +260,21 @@ describe('decodeStatement: every check fails with BAD_BUNDLE', () => {
     rejects(statementWith((s) => { s.predicate.resources.reverse(); }), new RegExp(`Manifest is inconsistent. Root digest is ${TINY_ROOT}, but the included resources hash to [0-9a-f]{64}`));
     rejects(statementWith((s) => { s.predicate.resources[0].digest = WEIGHTS; }), /Manifest is inconsistent/);
   });
+  it('a NUL in a name, and ignore_paths entries that are not strings', () => {
+    rejects(statementWith((s) => { s.predicate.resources[0].name = 'config.json\u0000.txt'; }), /NUL/);
+    rejects(statementWith((s) => { s.predicate.serialization.ignore_paths = ['.git', 7]; }), /ignore_paths must be an array of strings/);
+  });
+  it('legacy statements: unsafe and duplicate file names', () => {
+    const legacy = (names: string[]) => Buffer.from(JSON.stringify({
+      _type: STATEMENT_TYPE,
+      subject: names.map((name) => ({ name, digest: { sha256: CONFIG } })),
+      predicateType: LEGACY_PREDICATE_TYPE,
+      predicate: {},
+    }));
+    rejects(legacy(['../etc/passwd']), /\.\./);
+    rejects(legacy(['/etc/passwd']), /absolute/);
+    rejects(legacy(['a', './a']), /twice/);
+  });
   it('legacy statement without subjects', () => {
     rejects(Buffer.from(JSON.stringify({ _type: STATEMENT_TYPE, subject: [], predicateType: LEGACY_PREDICATE_TYPE, predicate: {} })), /no files/);
   });
