@@ -134,6 +134,14 @@ async function hashFiles(
     ...(onProgress ? { onProgress } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
+  // Jobs cover the sizes seen when the model was listed: a file that grew meanwhile would have
+  // bytes nobody hashed, so check that every size still holds now that hashing is done.
+  for (const f of files) {
+    const now = statSync(f.path, { throwIfNoEntry: false });
+    if (!now || now.size !== f.size) {
+      throw fail('BAD_INPUT', `cannot use '${f.name}': it changed while it was being hashed (size ${f.size} -> ${now ? now.size : 'gone'})`);
+    }
+  }
   return names.map((name, i) => ({ name, algorithm: s.algorithm, digest: digests[i]! }));
 }
 

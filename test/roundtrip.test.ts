@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { hash, sign, verify } from '../src/api.js';
@@ -134,6 +134,25 @@ describe('what the API records and enforces', () => {
     const { pub } = keyPair('prime256v1');
     const root = makeModel({ 'w.bin': 'w' });
     await assert.rejects(verify(root, { verifier: keyVerifier({ publicKey: pub }), signaturePath: join(root, 'nope.sig') }), { code: 'BAD_BUNDLE' });
+  });
+
+  test('a file that grows while the model is hashed is refused (the appended bytes were never read)', async () => {
+    const { pub, priv } = keyPair('prime256v1');
+    const root = makeModel({ 'big.bin': Buffer.alloc(3 << 20, 1), 'small.bin': 's' });
+    const sig = join(tempDir(), 'model.sig');
+    await sign(root, { signer: keySigner({ privateKey: priv }), signaturePath: sig });
+    let appended = false;
+    const onProgress = (): void => {
+      if (appended) return;
+      appended = true;
+      appendFileSync(join(root, 'big.bin'), 'planted after the listing');
+    };
+    await assert.rejects(verify(root, { verifier: keyVerifier({ publicKey: pub }), signaturePath: sig, onProgress }), (e: { code?: string; message?: string }) => {
+      assert.equal(e.code, 'BAD_INPUT');
+      assert.match(e.message ?? '', /'big\.bin': it changed while it was being hashed/);
+      return true;
+    });
+    assert.ok(appended);
   });
 
   test('spec §13.1: the tiny model hashes to the documented root digests', async () => {
