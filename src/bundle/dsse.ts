@@ -1,7 +1,7 @@
 /** DSSE pre-authentication encoding (spec §3.1, §3.2) and the ECDSA hash per curve (spec §5.1). */
-import type { KeyObject } from 'node:crypto';
+import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
-import { IN_TOTO_PAYLOAD_TYPE } from './types.js';
+import { IN_TOTO_PAYLOAD_TYPE, type DsseEnvelopeJSON } from './types.js';
 
 /** `DSSEv1 <len(type)> <type> <len(body)> <body>`, lengths in bytes. */
 export function pae(payloadType: string, body: Buffer): Buffer {
@@ -50,4 +50,23 @@ export function ecdsaHashForKey(key: KeyObject): 'sha256' | 'sha384' | 'sha512' 
   const hash = HASH_BY_CURVE[curve];
   if (!hash) throw fail('BAD_INPUT', `only EC P-256/P-384/P-521 keys are supported, got an EC key on curve ${curve}`);
   return hash;
+}
+
+/**
+ * Check `signatures[0]` of an envelope with `key` (only the first is checked, as the reference):
+ * over the standard PAE with `hash`, else over the v0.2 legacy PAE (spec §3.2) with any of
+ * `legacyHashes`. Returns the payload and which form matched, or undefined when neither does.
+ */
+export function verifyEnvelopeSignature(
+  envelope: DsseEnvelopeJSON,
+  key: KeyObject,
+  hash: string,
+  legacyHashes: readonly string[],
+): { payload: Buffer; legacy: boolean } | undefined {
+  const payload = Buffer.from(envelope.payload, 'base64');
+  const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
+  if (verifySignature(hash, pae(envelope.payloadType, payload), key, sig)) return { payload, legacy: false };
+  const compat = legacyPae(payload);
+  if (legacyHashes.some((h) => verifySignature(h, compat, key, sig))) return { payload, legacy: true };
+  return undefined;
 }

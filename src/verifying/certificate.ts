@@ -5,11 +5,11 @@
  * subject == issuer). The whole path must be valid now. Critical extensions we do not process
  * (name constraints included) fail closed. Not checked: policies, revocation.
  */
-import { X509Certificate, verify as verifySignature } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { X509Certificate as ParsedCertificate } from '@sigstore/core';
 import { checkMaterialForMethod, parseBundle } from '../bundle/bundle.js';
-import { ecdsaHashForKey, legacyPae, pae } from '../bundle/dsse.js';
+import { ecdsaHashForKey, verifyEnvelopeSignature } from '../bundle/dsse.js';
 import type { BundleJSON } from '../bundle/types.js';
 import { fail, isModelSealError } from '../errors.js';
 import { parsePemCertificates } from '../signing/certificate.js';
@@ -191,20 +191,14 @@ export function certificateVerifier(options: CertificateVerifierOptions = {}): V
         if (isModelSealError(e)) untrusted(`the signing certificate's key is not usable: ${e.message}`);
         throw e;
       }
-      const payload = Buffer.from(envelope.payload, 'base64');
-      const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
-      const warnings: string[] = [];
-      if (!verifySignature(hash, pae(envelope.payloadType, payload), leaf.node.publicKey, sig)) {
-        // Reference v0.2 signed the malformed PAE with SHA-256 whatever the curve (spec §3.2).
-        const compat = legacyPae(payload);
-        const legacyHashes = hash === 'sha256' ? ['sha256'] : ['sha256', hash];
-        if (!legacyHashes.some((h) => verifySignature(h, compat, leaf.node.publicKey, sig))) {
-          throw fail('SIGNATURE_INVALID', "the signature does not verify with the signing certificate's key (the signature file was altered)");
-        }
-        warnings.push(LEGACY_PAE_WARNING);
+      // Reference v0.2 signed the malformed PAE with SHA-256 whatever the curve (spec §3.2).
+      const checked = verifyEnvelopeSignature(envelope, leaf.node.publicKey, hash, hash === 'sha256' ? ['sha256'] : ['sha256', hash]);
+      if (!checked) {
+        throw fail('SIGNATURE_INVALID', "the signature does not verify with the signing certificate's key (the signature file was altered)");
       }
+      const warnings = checked.legacy ? [LEGACY_PAE_WARNING] : [];
       return {
-        payload,
+        payload: checked.payload,
         payloadType: envelope.payloadType,
         signer: {
           method: 'certificate',

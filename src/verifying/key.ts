@@ -4,10 +4,10 @@
  * - a legacy `rawBytes` key that differs from the supplied key, with a failing signature → UNTRUSTED_SIGNER;
  * - otherwise a signature that does not verify → SIGNATURE_INVALID (tampered, or wrong key without hint).
  */
-import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { checkMaterialForMethod, parseBundle } from '../bundle/bundle.js';
-import { ecdsaHashForKey, legacyPae, pae } from '../bundle/dsse.js';
+import { ecdsaHashForKey, verifyEnvelopeSignature } from '../bundle/dsse.js';
 import type { BundleJSON } from '../bundle/types.js';
 import { fail } from '../errors.js';
 import { keyHint, loadPublicKey } from '../signing/ec-keys.js';
@@ -52,19 +52,17 @@ export function keyVerifier(options: KeyVerifierOptions): Verifier {
       } else {
         warnings.push(OLD_MATERIAL_WARNING);
       }
-      const payload = Buffer.from(envelope.payload, 'base64');
-      const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
-      if (!verifySignature(hash, pae(envelope.payloadType, payload), publicKey, sig)) {
-        if (!verifySignature(hash, legacyPae(payload), publicKey, sig)) {
-          if (rawBytesNameAnotherKey(material.rawBytes, publicKey)) {
-            const theirs = createHash('sha256').update(Buffer.from(material.rawBytes!, 'base64')).digest('hex');
-            throw fail('UNTRUSTED_SIGNER', `Key mismatch: the signature was made with key ${theirs}, but the supplied public key is ${hint}`);
-          }
-          throw fail('SIGNATURE_INVALID', 'the signature does not verify with the supplied public key (wrong key, or the signature file was altered)');
+      // The reference retries the legacy PAE with the curve's hash for keys (v0.2 keys were P-256).
+      const checked = verifyEnvelopeSignature(envelope, publicKey, hash, [hash]);
+      if (!checked) {
+        if (rawBytesNameAnotherKey(material.rawBytes, publicKey)) {
+          const theirs = createHash('sha256').update(Buffer.from(material.rawBytes!, 'base64')).digest('hex');
+          throw fail('UNTRUSTED_SIGNER', `Key mismatch: the signature was made with key ${theirs}, but the supplied public key is ${hint}`);
         }
-        warnings.push(LEGACY_PAE_WARNING);
+        throw fail('SIGNATURE_INVALID', 'the signature does not verify with the supplied public key (wrong key, or the signature file was altered)');
       }
-      return { payload, payloadType: envelope.payloadType, signer: { method: 'key', keyHint: hint, warnings } };
+      if (checked.legacy) warnings.push(LEGACY_PAE_WARNING);
+      return { payload: checked.payload, payloadType: envelope.payloadType, signer: { method: 'key', keyHint: hint, warnings } };
     },
   };
 }
