@@ -100,7 +100,7 @@ describe('server units', () => {
   });
 
   test('diff reasons name the files', () => {
-    assert.equal(describeDiff({ changed: ['a'], missing: ['b'], extra: ['c'] }), 'files differ from the signature (changed: a; missing: b; extra (unsigned): c)');
+    assert.equal(describeDiff({ changed: ['a'], missing: ['b'], extra: ['c'] }), 'files differ from the signature (changed: a; missing: b; extra: c)');
     assert.equal(fileOfItem('w.bin:0:100', true), 'w.bin');
     assert.equal(fileOfItem('a:b', false), 'a:b');
   });
@@ -131,5 +131,30 @@ describe('server units', () => {
     assert.equal(await serveCommand(['--http-port', 'x'], q), 2);
     assert.equal(await serveCommand(['a', 'b'], q), 2);
     assert.equal(await serveCommand(['/nonexistent', '--policy', '/nonexistent/policy.json', '--http-port', '0', '--grpc-port', 'none'], { logger: quiet, env: {} }), 3);
+  });
+});
+
+describe('snapshot location', () => {
+  test('snapshots default to a private (0700) folder in the user cache, not the world-writable temp dir', async () => {
+    const { createSnapshot, defaultSnapshotParent, removeSnapshot } = await import('../src/server/snapshot.js');
+    const { statSync } = await import('node:fs');
+    const cache = mkdtempSync(join(tmpdir(), 'cache-home-'));
+    const saved = process.env['XDG_CACHE_HOME'];
+    process.env['XDG_CACHE_HOME'] = cache;
+    try {
+      const folder = mkdtempSync(join(tmpdir(), 'snap-src-'));
+      writeFileSync(join(folder, 'models.js'), 'export default class {}');
+      const snap = await createSnapshot(folder);
+      assert.equal(defaultSnapshotParent(), join(cache, 'modelseal', 'snapshots'));
+      assert.ok(snap.dir.startsWith(defaultSnapshotParent() + '/'), snap.dir);
+      assert.equal(statSync(defaultSnapshotParent()).mode & 0o777, 0o700);
+      assert.equal(statSync(snap.dir).mode & 0o777, 0o700);
+      await removeSnapshot(snap.dir);
+      rmSync(folder, { recursive: true, force: true });
+    } finally {
+      if (saved === undefined) delete process.env['XDG_CACHE_HOME'];
+      else process.env['XDG_CACHE_HOME'] = saved;
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });

@@ -164,7 +164,7 @@ describe('server: refusals', () => {
     try {
       let r = await call(s, 'POST', '/v2/repository/models/custom-good/load', {});
       assert.equal(r.status, 400);
-      assert.match(r.json.error, /extra \(unsigned\): helper\.js/);
+      assert.match(r.json.error, /extra: helper\.js/);
       r = await call(s, 'POST', '/v2/repository/models/good-model/load', {});
       assert.equal(r.status, 400);
       assert.match(r.json.error, /missing: model\.onnx/);

@@ -6,6 +6,7 @@ import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifyOptions, VerifyResult } from '../api.js';
 import { isModelSealError } from '../errors.js';
+import { describeDiff as describeManifestDiff } from '../manifest/compare.js';
 import type { ManifestDiff } from '../manifest/types.js';
 import type { SignerInfo } from '../verifying/verifier.js';
 import { messageOf } from './errors.js';
@@ -34,18 +35,9 @@ export class GateRefusal extends Error {
   }
 }
 
-function list(names: string[], max = 5): string {
-  const shown = names.slice(0, max).join(', ');
-  return names.length > max ? `${shown} (+${names.length - max} more)` : shown;
-}
-
-/** "files differ from the signature: changed: a; missing: b; extra: c". */
+/** "files differ from the signature (changed: a; missing: b; extra: c)": the library's one-line diff. */
 export function describeDiff(diff: ManifestDiff): string {
-  const parts: string[] = [];
-  if (diff.changed?.length) parts.push(`changed: ${list(diff.changed)}`);
-  if (diff.missing?.length) parts.push(`missing: ${list(diff.missing)}`);
-  if (diff.extra?.length) parts.push(`extra (unsigned): ${list(diff.extra)}`);
-  return `files differ from the signature (${parts.join('; ') || 'no detail'})`;
+  return `files differ from the signature (${describeManifestDiff(diff, '')})`;
 }
 
 function isDiff(d: unknown): d is ManifestDiff {
