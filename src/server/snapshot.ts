@@ -7,13 +7,13 @@
  */
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, open, readdir, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { modelsealCacheDir } from '../cache-dir.js';
 import { fail } from '../errors.js';
 import { GIT_DEFAULT_EXCLUSIONS } from '../model/walk.js';
 
 export interface SnapshotOptions {
-  /** Parent directory for the snapshot (default: the OS temp dir). */
+  /** Parent directory for the snapshot (default: defaultSnapshotParent()). */
   parentDir?: string;
   /** Called after each file is copied, with its relative POSIX name (tests use it to tamper mid-copy). */
   onFileCopied?: (name: string, snapshotDir: string) => void | Promise<void>;
@@ -57,13 +57,27 @@ async function copyRegularFile(src: string, dst: string, name: string): Promise<
   }
 }
 
+/**
+ * Snapshots live under the user's cache directory (made 0700), not in the world-writable temp
+ * directory: a verified custom runtime's bare imports resolve `node_modules` up the snapshot's
+ * path, and any local user could plant `/tmp/node_modules`.
+ */
+export function defaultSnapshotParent(): string {
+  return join(modelsealCacheDir(), 'snapshots');
+}
+
 /** Copy `folder` into a new private snapshot. Refuses symlinks and special files; skips top-level git metadata. */
 export async function createSnapshot(folder: string, options: SnapshotOptions = {}): Promise<Snapshot> {
   const rootSt = await lstat(folder).catch((e: NodeJS.ErrnoException) => {
     throw fail('BAD_INPUT', `cannot read model folder '${folder}': ${e.code ?? e}`);
   });
   if (!rootSt.isDirectory()) throw fail('BAD_INPUT', `model folder '${folder}' is not a directory (symlinks are refused)`);
-  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'modelseal-snapshot-'));
+  const parent = options.parentDir ?? defaultSnapshotParent();
+  if (!options.parentDir) {
+    await mkdir(parent, { recursive: true, mode: 0o700 });
+    await chmod(parent, 0o700);
+  }
+  const dir = await mkdtemp(join(parent, 'modelseal-snapshot-'));
   await chmod(dir, 0o700);
   const files: string[] = [];
   let bytes = 0;

@@ -8,11 +8,11 @@
  *   cached; offline, the cached root (if any) or the shipped one is used, and the caller is told which.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientTrustConfig, ServiceSelector, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
+import { modelsealCacheDir } from '../cache-dir.js';
 import { fail } from '../errors.js';
 
 export const CLIENT_TRUST_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.clienttrustconfig.v0.1+json';
@@ -121,8 +121,7 @@ export function loadClientTrustConfig(path: string): { json: ClientTrustConfigJS
 }
 
 export function defaultCacheDir(): string {
-  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(base, 'modelseal');
+  return modelsealCacheDir();
 }
 
 function offlineByEnv(): boolean {
