@@ -123,6 +123,13 @@ async function serverStory(work: string, onnx: Buffer): Promise<void> {
   };
   let exited: number | null | undefined;
   const exit = new Promise<number | null>((res) => child.on('exit', (code) => res((exited = code))));
+  // If the demo itself dies (Ctrl-C, a closed pipe such as `| head`), the server must not outlive it.
+  const killServer = (): void => {
+    if (exited === undefined) child.kill('SIGTERM');
+  };
+  process.once('exit', killServer);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(130));
+  process.stdout.on('error', () => process.exit(141)); // EPIPE: the reader went away
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let buf = '';
