@@ -115,6 +115,37 @@ function decodeName(raw: Buffer, dirName: string): string {
   return s;
 }
 
+/**
+ * The symlink rules, for the full walk and for signed names alike: refused unless allowed; when
+ * allowed, broken links, links out of the model and cycles are errors, a file link is hashed
+ * through to its target under the link's own name, and a directory link is never descended (the
+ * reference's behaviour): undefined.
+ */
+function followSymlink(name: string, abs: string, dirAbs: string, realRoot: string, allowSymlinks: boolean): ModelFile | undefined {
+  if (!allowSymlinks) {
+    throw fail('BAD_INPUT', `cannot use '${name}' because it is a symlink (pass --allow-symlinks to follow file symlinks)`);
+  }
+  let target: string;
+  let st: Stats;
+  try {
+    target = realpathSync(abs);
+    st = statSync(abs);
+  } catch (e) {
+    throw fail('BAD_INPUT', `cannot use '${name}': broken symlink (${describeFsError(e)})`);
+  }
+  const relTarget = relative(realRoot, target);
+  const dirReal = realpathSync(dirAbs);
+  if (st.isDirectory() && (dirReal === target || dirReal.startsWith(target + sep))) {
+    throw fail('BAD_INPUT', `cannot use '${name}': the symlink makes a cycle (it points to ${relTarget === '' ? 'the model root' : 'a parent directory'})`);
+  }
+  if (relTarget === '..' || relTarget.startsWith('..' + sep) || isAbsolute(relTarget)) {
+    throw fail('BAD_INPUT', `cannot use '${name}': the symlink points outside the model (${target})`);
+  }
+  if (st.isFile()) return { name, path: abs, size: st.size };
+  if (st.isDirectory()) return undefined;
+  throw fail('BAD_INPUT', `cannot use '${name}': not a regular file or directory`);
+}
+
 /** The exclusion rules of a model: what the bundle records, and everything matched (recorded entries too). */
 function exclusions(root: string, realRoot: string, options: WalkOptions): { excluded: string[]; match: string[] } {
   const excluded = new Set<string>();
@@ -180,24 +211,7 @@ function lookupOne(root: string, realRoot: string, match: readonly string[], nam
     const last = i === parts.length - 1;
     if (lst.isSymbolicLink()) {
       if (!last) throw fail('BAD_INPUT', `cannot use '${name}': '${shown}' is a symlink to a directory (directory links are not followed)`);
-      if (!allowSymlinks) {
-        throw fail('BAD_INPUT', `cannot use '${name}' because it is a symlink (pass --allow-symlinks to follow file symlinks)`);
-      }
-      let target: string;
-      let st: Stats;
-      try {
-        target = realpathSync(abs);
-        st = statSync(abs);
-      } catch (e) {
-        throw fail('BAD_INPUT', `cannot use '${name}': broken symlink (${describeFsError(e)})`);
-      }
-      const relTarget = relative(realRoot, target);
-      if (relTarget === '..' || relTarget.startsWith('..' + sep) || isAbsolute(relTarget)) {
-        throw fail('BAD_INPUT', `cannot use '${name}': the symlink points outside the model (${target})`);
-      }
-      if (st.isFile()) return { name, path: abs, size: st.size };
-      if (st.isDirectory()) return undefined;
-      throw fail('BAD_INPUT', `cannot use '${name}': not a regular file or directory`);
+      return followSymlink(name, abs, resolve(abs, '..'), realRoot, allowSymlinks);
     }
     if (!last) {
       if (!lst.isDirectory()) return undefined;
@@ -264,29 +278,8 @@ export function walkModel(modelPath: string, options: WalkOptions = {}): WalkRes
         throw fail('BAD_INPUT', `cannot read '${name}': ${describeFsError(e)}`);
       }
       if (lst.isSymbolicLink()) {
-        if (!allowSymlinks) {
-          throw fail('BAD_INPUT', `cannot use '${name}' because it is a symlink (pass --allow-symlinks to follow file symlinks)`);
-        }
-        let target: string;
-        let st: Stats;
-        try {
-          target = realpathSync(abs);
-          st = statSync(abs);
-        } catch (e) {
-          throw fail('BAD_INPUT', `cannot use '${name}': broken symlink (${describeFsError(e)})`);
-        }
-        const relTarget = relative(realRoot, target);
-        const dirReal = realpathSync(dirAbs);
-        if (st.isDirectory() && (dirReal === target || dirReal.startsWith(target + sep))) {
-          throw fail('BAD_INPUT', `cannot use '${name}': the symlink makes a cycle (it points to ${relTarget === '' ? 'the model root' : 'a parent directory'})`);
-        }
-        if (relTarget === '..' || relTarget.startsWith('..' + sep) || isAbsolute(relTarget)) {
-          throw fail('BAD_INPUT', `cannot use '${name}': the symlink points outside the model (${target})`);
-        }
-        // Directory links are never descended (the reference's behaviour); file links are hashed
-        // through to their target, under the link's own name.
-        if (st.isFile()) files.push({ name, path: abs, size: st.size });
-        else if (!st.isDirectory()) throw fail('BAD_INPUT', `cannot use '${name}': not a regular file or directory`);
+        const linked = followSymlink(name, abs, dirAbs, realRoot, allowSymlinks);
+        if (linked) files.push(linked);
         continue;
       }
       if (lst.isDirectory()) walkDir(abs, name);
