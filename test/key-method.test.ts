@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dsseBundle, parseBundle } from '../src/bundle/bundle.js';
-import { legacyPae, pae } from '../src/bundle/dsse.js';
+import { legacyPae } from '../src/bundle/dsse.js';
 import type { BundleJSON } from '../src/bundle/types.js';
 import { isModelSealError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';

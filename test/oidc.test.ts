@@ -5,13 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
-import { isModelSealError, type ErrorCode } from '../src/errors.js';
+import { describe, it } from 'node:test';
+import { isModelSealError } from '../src/errors.js';
 import { decodeJwtClaims, detectAmbientToken, getIdentityToken, interactiveToken } from '../src/oidc/index.js';
 import { sigstoreSigner } from '../src/signing/sigstore.js';
 import { verifySigstoreBundle } from '../src/verifying/sigstore.js';
-import { CONFIDENTIAL_CLIENT, startOidcProvider, type LocalOidcProvider } from './helpers/oidc-provider.js';
-import { fakeIdentityToken, startLocalSigstore, startSigstoreWithOidc, type LocalSigstore } from './helpers/sigstore-services.js';
+import { CONFIDENTIAL_CLIENT } from './helpers/oidc-provider.js';
+import { fakeIdentityToken, useSigstoreWithOidc } from './helpers/sigstore-services.js';
 import { rejectsCode } from './helpers/errors.js';
 
 
@@ -101,25 +101,18 @@ describe('ambient CI credentials, reproduced locally', () => {
 });
 
 describe('keyless signing with each token source (local Sigstore + real OIDC provider)', () => {
-  let svc: LocalSigstore;
-  let idp: LocalOidcProvider;
-  let services: Awaited<ReturnType<typeof startSigstoreWithOidc>>;
-  before(async () => {
-    services = await startSigstoreWithOidc();
-    ({ svc, idp } = services);
-  });
-  after(() => services.stop());
+  const local = useSigstoreWithOidc();
 
   async function identityOf(bundle: Awaited<ReturnType<ReturnType<typeof sigstoreSigner>['sign']>>, identity: string, issuer: string): Promise<string> {
-    const v = await verifySigstoreBundle(bundle, { identity, identityProvider: issuer, trustConfig: svc.trustConfigPath });
+    const v = await verifySigstoreBundle(bundle, { identity, identityProvider: issuer, trustConfig: local.svc.trustConfigPath });
     return v.signer.identity!;
   }
 
   it('explicit token (--identity-token) is used as is, even in CI', async () => {
     const token = fakeIdentityToken({ email: 'explicit@example.test', iss: 'https://explicit.example.test' });
-    const b = await sigstoreSigner({ identityToken: token, trustConfig: svc.trustConfigPath, env: { ...NO_CI, CI: 'true', SIGSTORE_ID_TOKEN: fakeIdentityToken() } }).sign(Buffer.from('{}'));
+    const b = await sigstoreSigner({ identityToken: token, trustConfig: local.svc.trustConfigPath, env: { ...NO_CI, CI: 'true', SIGSTORE_ID_TOKEN: fakeIdentityToken() } }).sign(Buffer.from('{}'));
     assert.equal(await identityOf(b, 'explicit@example.test', 'https://explicit.example.test'), 'explicit@example.test');
-    assert.throws(() => sigstoreSigner({ identityToken: 'not-a-jwt', trustConfig: svc.trustConfigPath }), (e: unknown) => isModelSealError(e) && e.code === 'BAD_INPUT');
+    assert.throws(() => sigstoreSigner({ identityToken: 'not-a-jwt', trustConfig: local.svc.trustConfigPath }), (e: unknown) => isModelSealError(e) && e.code === 'BAD_INPUT');
   });
 
   it('ambient GitHub Actions token signs with --use-ambient-credentials', async () => {
@@ -127,10 +120,10 @@ describe('keyless signing with each token source (local Sigstore + real OIDC pro
     const gh = await endpoint(() => ({ status: 200, body: JSON.stringify({ value: token }) }));
     try {
       const env = { ...NO_CI, CI: 'true', ACTIONS_ID_TOKEN_REQUEST_URL: gh.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'x' };
-      const b = await sigstoreSigner({ useAmbientCredentials: true, trustConfig: svc.trustConfigPath, env }).sign(Buffer.from('{}'));
+      const b = await sigstoreSigner({ useAmbientCredentials: true, trustConfig: local.svc.trustConfigPath, env }).sign(Buffer.from('{}'));
       assert.equal(await identityOf(b, 'ci@example.test', 'https://token.actions.githubusercontent.com'), 'ci@example.test');
       // With no flag at all, a detected CI identity is used too.
-      const b2 = await sigstoreSigner({ trustConfig: svc.trustConfigPath, env }).sign(Buffer.from('{}'));
+      const b2 = await sigstoreSigner({ trustConfig: local.svc.trustConfigPath, env }).sign(Buffer.from('{}'));
       assert.equal(await identityOf(b2, 'ci@example.test', 'https://token.actions.githubusercontent.com'), 'ci@example.test');
     } finally {
       await gh.stop();
@@ -142,13 +135,13 @@ describe('keyless signing with each token source (local Sigstore + real OIDC pro
     const out = new PassThrough();
     out.resume();
     const b = await sigstoreSigner({
-      trustConfig: svc.trustConfigPath,
+      trustConfig: local.svc.trustConfigPath,
       env: NO_CI,
       interactive: {
         output: out,
         openUrl: async (url) => {
           seenUrl = url;
-          const redirect = await idp.login(url, 'bob');
+          const redirect = await local.idp.login(url, 'bob');
           assert.match(redirect, /^http:\/\/localhost:\d+\/auth\/callback\?/);
           const res = await fetch(redirect.replace('http://localhost:', 'http://127.0.0.1:'));
           assert.equal(res.status, 200);
@@ -156,11 +149,11 @@ describe('keyless signing with each token source (local Sigstore + real OIDC pro
       },
     }).sign(Buffer.from('{}'));
     const u = new URL(seenUrl);
-    assert.equal(u.origin, idp.issuer);
+    assert.equal(u.origin, local.idp.issuer);
     assert.equal(u.searchParams.get('client_id'), 'sigstore');
     assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
     assert.ok(u.searchParams.get('code_challenge'));
-    assert.equal(await identityOf(b, 'bob@example.test', idp.issuer), 'bob@example.test');
+    assert.equal(await identityOf(b, 'bob@example.test', local.idp.issuer), 'bob@example.test');
   });
 
   it('out-of-band flow (--oauth-force-oob): URL on stderr, code read from stdin; with --client-id/--client-secret', async () => {
@@ -169,7 +162,7 @@ describe('keyless signing with each token source (local Sigstore + real OIDC pro
     let printed = '';
     output.on('data', (d: Buffer) => (printed += d.toString()));
     const b = await sigstoreSigner({
-      trustConfig: svc.trustConfigPath,
+      trustConfig: local.svc.trustConfigPath,
       oauthForceOob: true,
       clientId: CONFIDENTIAL_CLIENT.id,
       clientSecret: CONFIDENTIAL_CLIENT.secret,
@@ -178,7 +171,7 @@ describe('keyless signing with each token source (local Sigstore + real OIDC pro
         input,
         output,
         openUrl: async (url) => {
-          const redirect = await idp.login(url, 'carol');
+          const redirect = await local.idp.login(url, 'carol');
           assert.match(redirect, /^urn:ietf:wg:oauth:2\.0:oob\?/);
           input.write(`${new URL(redirect).searchParams.get('code')}\n`);
         },
@@ -187,7 +180,7 @@ describe('keyless signing with each token source (local Sigstore + real OIDC pro
     assert.match(printed, /Go to the following link in a browser/);
     assert.match(printed, /Enter verification code/);
     assert.match(printed, new RegExp(`client_id=${CONFIDENTIAL_CLIENT.id}`));
-    assert.equal(await identityOf(b, 'carol@example.test', idp.issuer), 'carol@example.test');
+    assert.equal(await identityOf(b, 'carol@example.test', local.idp.issuer), 'carol@example.test');
   });
 
   it('out-of-band flow: a wrong code or a wrong client secret fails with NETWORK', async () => {
@@ -196,14 +189,14 @@ describe('keyless signing with each token source (local Sigstore + real OIDC pro
       const output = new PassThrough();
       output.resume();
       return interactiveToken({
-        issuer: idp.issuer,
+        issuer: local.idp.issuer,
         forceOob: true,
         clientId: CONFIDENTIAL_CLIENT.id,
         ...(clientSecret ? { clientSecret } : {}),
         input,
         output,
         openUrl: async (url) => {
-          const redirect = await idp.login(url, 'dave');
+          const redirect = await local.idp.login(url, 'dave');
           input.write(`${code ?? new URL(redirect).searchParams.get('code')}\n`);
         },
       });

@@ -6,11 +6,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { CLI_MAIN, MT_VECTORS } from './helpers/paths.js';
-import { startOidcProvider, type LocalOidcProvider } from './helpers/oidc-provider.js';
-import { fakeIdentityToken, startLocalSigstore, startSigstoreWithOidc, type LocalSigstore } from './helpers/sigstore-services.js';
+import { fakeIdentityToken, useSigstoreWithOidc } from './helpers/sigstore-services.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'modelseal-sigstore-cli-'));
 const BASE_ENV = { PATH: process.env['PATH'] ?? '', HOME: tmp, XDG_CACHE_HOME: join(tmp, 'cache'), MODELSEAL_OFFLINE: '1' };
@@ -95,14 +94,7 @@ describe('CLI: verify the public-good vector offline', () => {
 });
 
 describe('CLI: keyless sign and verify against local services', () => {
-  let svc: LocalSigstore;
-  let idp: LocalOidcProvider;
-  let services: Awaited<ReturnType<typeof startSigstoreWithOidc>>;
-  before(async () => {
-    services = await startSigstoreWithOidc();
-    ({ svc, idp } = services);
-  });
-  after(() => services.stop());
+  const local = useSigstoreWithOidc();
 
   it('signs a directory and a single file with --identity-token, verifies with --identity and --identity-regex', async () => {
     const model = join(tmp, 'm1');
@@ -111,9 +103,9 @@ describe('CLI: keyless sign and verify against local services', () => {
     writeFileSync(join(model, 'b.txt'), 'bbb');
     const token = fakeIdentityToken();
     const sig = join(tmp, 'm1.sig');
-    const s = await cli(['sign', model, '--signature', sig, '--identity-token', token, '--trust-config', svc.trustConfigPath]);
+    const s = await cli(['sign', model, '--signature', sig, '--identity-token', token, '--trust-config', local.svc.trustConfigPath]);
     assert.equal(s.code, EXIT.OK, s.stderr);
-    const trust = ['--trust-config', svc.trustConfigPath];
+    const trust = ['--trust-config', local.svc.trustConfigPath];
     const v = await cli(['verify', model, '--signature', sig, '--identity', 'alice@example.test', '--identity-provider', 'https://issuer.example.test', ...trust, '--json']);
     assert.equal(v.code, EXIT.OK, v.stderr);
     assert.deepEqual(JSON.parse(v.stdout).signer.timestampSources, ['timestamp-authority', 'transparency-log']);
@@ -125,13 +117,13 @@ describe('CLI: keyless sign and verify against local services', () => {
     const file = join(tmp, 'single.bin');
     writeFileSync(file, 'single file model');
     const fsig = join(tmp, 'single.sig');
-    assert.equal((await cli(['sign', 'sigstore', file, '--signature', fsig, '--identity-token', token, '--trust-config', svc.trustConfigPath])).code, EXIT.OK);
+    assert.equal((await cli(['sign', 'sigstore', file, '--signature', fsig, '--identity-token', token, '--trust-config', local.svc.trustConfigPath])).code, EXIT.OK);
     const fv = await cli(['verify', file, '--signature', fsig, '--identity', 'alice@example.test', '--identity-provider', 'https://issuer.example.test', ...trust]);
     assert.equal(fv.code, EXIT.OK, fv.stderr);
   });
 
   it('a Sigstore service failure exits 8 and writes no signature', async () => {
-    const dead = JSON.parse(readFileSync(svc.trustConfigPath, 'utf8'));
+    const dead = JSON.parse(readFileSync(local.svc.trustConfigPath, 'utf8'));
     dead.signingConfig.rekorTlogUrls[0].url = 'http://127.0.0.1:9';
     const p = join(tmp, 'dead.json');
     writeFileSync(p, JSON.stringify(dead));
@@ -160,9 +152,9 @@ describe('CLI: keyless sign and verify against local services', () => {
       const file = join(tmp, 'gha.bin');
       writeFileSync(file, 'gha model');
       const sig = join(tmp, 'gha.sig');
-      const r = await cli(['sign', file, '--signature', sig, '--use-ambient-credentials', '--trust-config', svc.trustConfigPath], { env });
+      const r = await cli(['sign', file, '--signature', sig, '--use-ambient-credentials', '--trust-config', local.svc.trustConfigPath], { env });
       assert.equal(r.code, EXIT.OK, r.stderr);
-      const v = await cli(['verify', file, '--signature', sig, '--identity', 'gha@example.test', '--identity-provider', 'https://token.actions.githubusercontent.com', '--trust-config', svc.trustConfigPath]);
+      const v = await cli(['verify', file, '--signature', sig, '--identity', 'gha@example.test', '--identity-provider', 'https://token.actions.githubusercontent.com', '--trust-config', local.svc.trustConfigPath]);
       assert.equal(v.code, EXIT.OK, v.stderr);
     } finally {
       server.closeAllConnections();
@@ -176,13 +168,13 @@ describe('CLI: keyless sign and verify against local services', () => {
     const sig = join(tmp, 'browser.sig');
     let started = false;
     let loginError: unknown;
-    const r = await cli(['sign', file, '--signature', sig, '--trust-config', svc.trustConfigPath], {
+    const r = await cli(['sign', file, '--signature', sig, '--trust-config', local.svc.trustConfigPath], {
       env: { PATH: '/nonexistent' /* no xdg-open: the printed URL is the way */ },
       onStderr: (text) => {
         const m = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(text);
         if (!m || started) return;
         started = true;
-        idp
+        local.idp
           .login(m[1]!, 'frank')
           .then((redirect) => {
             assert.match(redirect, /^http:\/\/localhost:\d+\/auth\/callback\?/);
@@ -193,7 +185,7 @@ describe('CLI: keyless sign and verify against local services', () => {
     });
     assert.equal(loginError, undefined);
     assert.equal(r.code, EXIT.OK, r.stderr);
-    const v = await cli(['verify', file, '--signature', sig, '--identity', 'frank@example.test', '--identity-provider', idp.issuer, '--trust-config', svc.trustConfigPath]);
+    const v = await cli(['verify', file, '--signature', sig, '--identity', 'frank@example.test', '--identity-provider', local.idp.issuer, '--trust-config', local.svc.trustConfigPath]);
     assert.equal(v.code, EXIT.OK, v.stderr);
   });
 
@@ -203,12 +195,12 @@ describe('CLI: keyless sign and verify against local services', () => {
     const sig = join(tmp, 'oob.sig');
     let started = false;
     let loginError: unknown;
-    const r = await cli(['sign', file, '--signature', sig, '--oauth-force-oob', '--trust-config', svc.trustConfigPath], {
+    const r = await cli(['sign', file, '--signature', sig, '--oauth-force-oob', '--trust-config', local.svc.trustConfigPath], {
       onStderr: (text, stdin) => {
         const m = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(text);
         if (!m || started || !/Enter verification code/.test(text)) return;
         started = true;
-        idp.login(m[1]!, 'erin').then(
+        local.idp.login(m[1]!, 'erin').then(
           (redirect) => stdin.end(`${new URL(redirect).searchParams.get('code')}\n`),
           (e: unknown) => {
             loginError = e;
@@ -219,7 +211,7 @@ describe('CLI: keyless sign and verify against local services', () => {
     });
     assert.equal(loginError, undefined);
     assert.equal(r.code, EXIT.OK, r.stderr);
-    const v = await cli(['verify', file, '--signature', sig, '--identity', 'erin@example.test', '--identity-provider', idp.issuer, '--trust-config', svc.trustConfigPath]);
+    const v = await cli(['verify', file, '--signature', sig, '--identity', 'erin@example.test', '--identity-provider', local.idp.issuer, '--trust-config', local.svc.trustConfigPath]);
     assert.equal(v.code, EXIT.OK, v.stderr);
   });
 });

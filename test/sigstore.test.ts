@@ -10,7 +10,7 @@ import { bundleToJSON } from '@sigstore/bundle';
 import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness } from '@sigstore/sign';
 import { sign, verify } from '../src/api.js';
 import type { BundleJSON } from '../src/bundle/types.js';
-import { isModelSealError, type ErrorCode } from '../src/errors.js';
+import { isModelSealError } from '../src/errors.js';
 import { sigstoreSigner } from '../src/signing/sigstore.js';
 import { sigstoreVerifier, verifySigstoreBundle, verifySigstoreFileBundle, type SigstoreVerifyOptions } from '../src/verifying/sigstore.js';
 import { MT_VECTORS, OMS_SCHEMAS } from './helpers/paths.js';

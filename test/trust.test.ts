@@ -14,7 +14,6 @@ import {
   selectService,
   shippedTrustFile,
 } from '../src/trust/index.js';
-import { generateKeyPairSync, createHash, sign as cryptoSign } from 'node:crypto';
 import { PROJECT_ROOT } from './helpers/paths.js';
 import { fakeIdentityToken, startLocalSigstore, startLocalTufRepo } from './helpers/sigstore-services.js';
 import { sigstoreSigner } from '../src/signing/sigstore.js';

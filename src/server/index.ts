@@ -11,7 +11,7 @@ import type { VerifyFunction } from './gate.js';
 import { createRequestHandler, type ServerCore } from './http.js';
 import { jsonLogger, type Logger, type LogLevel } from './logging.js';
 import { ServerMetrics } from './metrics.js';
-import { loadPolicyFile, parsePolicy, type Policy } from './policy.js';
+import { loadPolicyFile, type Policy } from './policy.js';
 import { ModelRepository, type LoadHooks } from './repository.js';
 import { isLoopbackHost, loadServerSettings, type ServerSettings } from './settings.js';
 

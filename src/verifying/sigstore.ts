@@ -22,7 +22,11 @@ import { resolveTrustedRoot, type TrustOptions } from '../trust/index.js';
 import type { SignerInfo, Verifier, VerifiedSignature } from './verifier.js';
 
 /** Options of keyless verification (mirrors the reference's `verify sigstore` flags). */
-export interface SigstoreVerifyOptions {
+/**
+ * The trust options (TrustOptions: `useStaging`, `trustConfig`, TUF refresh and cache) apply as for
+ * signing, except that for verification `trustConfig` wins over `useStaging` (as the reference).
+ */
+export interface SigstoreVerifyOptions extends TrustOptions {
   /** Expected signer identity (SAN: email, URI, ...), matched exactly. */
   identity?: string;
   /**
@@ -32,18 +36,6 @@ export interface SigstoreVerifyOptions {
   identityRegex?: string;
   /** Expected OIDC issuer, matched exactly. */
   identityProvider: string;
-  useStaging?: boolean;
-  /** Path to a ClientTrustConfig JSON; wins over useStaging for verification (as the reference). */
-  trustConfig?: string;
-  /** Optional: refresh the trusted root through TUF (default true unless MODELSEAL_OFFLINE=1). */
-  tufRefresh?: boolean;
-  /** Optional: cache directory for TUF metadata and the refreshed trusted root. */
-  cacheDir?: string;
-  /** Optional: bound on the TUF refresh, ms (default 5000). */
-  tufTimeoutMs?: number;
-  /** Optional: a private Sigstore's TUF repository (and its initial root.json) serving trusted_root.json. */
-  tufMirrorURL?: string;
-  tufRootPath?: string;
 }
 
 export const OID_FULCIO_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, rekorV2Handler, tsaHandler } from '@sigstore/mock';
 import { DSSERequestV002, HashedRekordRequestV002 } from '@sigstore/protobuf-specs/rekor/v2';
+import { after, before } from 'node:test';
 import { startOidcProvider, type LocalOidcProvider } from './oidc-provider.js';
 
 type Handler = ReturnType<typeof rekorHandler>;
@@ -318,6 +319,26 @@ export async function startSigstoreWithOidc(): Promise<{ svc: LocalSigstore; idp
     stop: async () => {
       await svc.stop();
       await idp.stop();
+    },
+  };
+}
+
+/**
+ * For one suite: start a local Sigstore + OIDC provider before its tests and stop both after.
+ * Read `svc` / `idp` inside the tests (they exist once the suite's `before` has run).
+ */
+export function useSigstoreWithOidc(): { readonly svc: LocalSigstore; readonly idp: LocalOidcProvider } {
+  let services: Awaited<ReturnType<typeof startSigstoreWithOidc>> | undefined;
+  before(async () => {
+    services = await startSigstoreWithOidc();
+  });
+  after(() => services?.stop());
+  return {
+    get svc() {
+      return services!.svc;
+    },
+    get idp() {
+      return services!.idp;
     },
   };
 }
