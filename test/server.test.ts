@@ -1,6 +1,7 @@
 /** The verifying inference server over REST: the story, every endpoint and every refusal. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync, cpSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateDemoKeyPair, signFolder, CUSTOM_SETTINGS } from '../examples/build-repository.js';
@@ -619,6 +620,21 @@ describe('server: startup and security', () => {
       startServer({ settings: { model_repository_root: repo.modelsDir }, httpPort: 0, grpcPort: null, env: {}, logger: silentLogger }),
       /no trust policy given/,
     );
+  });
+
+  test('an unusable key file in the policy refuses to start (even for a warn entry)', async () => {
+    const repo = await exampleRepo();
+    const dir = mkdtempSync(join(tmpdir(), 'bad-policy-'));
+    writeFileSync(join(dir, 'bad.pub'), 'not a PEM key');
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ entries: [{ models: '*', mode: 'warn', publicKeys: ['bad.pub'] }] }));
+    await assert.rejects(
+      startServer({ settings: { model_repository_root: repo.modelsDir, policy: join(dir, 'policy.json') }, httpPort: 0, grpcPort: null, env: {}, logger: silentLogger }),
+      (e: { code?: string; message?: string }) => {
+        assert.equal(e.code, 'BAD_INPUT');
+        return true;
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('close() stops serving and deletes snapshots', async () => {

@@ -11,7 +11,7 @@ import type { VerifyFunction } from './gate.js';
 import { createRequestHandler, type ServerCore } from './http.js';
 import { jsonLogger, type Logger, type LogLevel } from './logging.js';
 import { ServerMetrics } from './metrics.js';
-import { loadPolicyFile, type Policy } from './policy.js';
+import { loadPolicyFile, verifiersFor, type Policy } from './policy.js';
 import { ModelRepository, type LoadHooks } from './repository.js';
 import { isLoopbackHost, loadServerSettings, type ServerSettings } from './settings.js';
 
@@ -95,6 +95,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   else if (settings.policy) policy = loadPolicyFile(settings.policy);
   else throw new ServerError(400, 'no trust policy given (--policy FILE or "policy" in settings.json): without one every model would be refused');
   for (const e of policy.entries) {
+    // Build every entry's verifiers now: an unusable key or CA file stops the server at start-up
+    // instead of refusing (or, in warn mode, waving through) every model at its first load.
+    if (e.mode !== 'off') await verifiersFor(e);
     if (e.mode === 'off') logger.log('warn', `TRUST POLICY: verification is OFF for models matching ${e.models.join(', ')}: they load without any signature check`, { policy: policy.source });
     if (e.mode === 'warn') logger.log('warn', `TRUST POLICY: mode "warn" for models matching ${e.models.join(', ')}: models that fail verification still load`, { policy: policy.source });
   }
