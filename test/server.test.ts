@@ -121,11 +121,13 @@ describe('server: refusals', () => {
   test('no policy entry matches: refused (fail closed)', async () => {
     const repo = await exampleRepo();
     writeFileSync(repo.policyPath, JSON.stringify({ entries: [{ models: 'fraud-*', publicKeys: ['keys/demo.pub'] }] }));
-    const s = await startTestServer(repo);
+    let copied = 0;
+    const s = await startTestServer(repo, { hooks: { onFileCopied: () => void copied++ } });
     try {
       const r = await call(s, 'POST', '/v2/repository/models/good-model/load', {});
       assert.equal(r.status, 400);
       assert.match(r.json.error, /^model 'good-model' failed signature verification: no trust policy entry matches/);
+      assert.equal(copied, 0, 'nothing is copied for a model no policy entry covers');
     } finally {
       await s.close();
     }

@@ -69,13 +69,19 @@ async function defaultVerify(modelPath: string, options: VerifyOptions): Promise
   return apiVerify(modelPath, options);
 }
 
+/** The policy entry that governs `name`; a model no entry covers is refused (fail closed). */
+export function policyEntryFor(policy: Policy, name: string): PolicyEntry {
+  const entry = matchPolicy(policy, name);
+  if (!entry) throw new GateRefusal(`no trust policy entry matches the model name (refusing by default)`);
+  return entry;
+}
+
 /**
  * Check the snapshot at `dir` for model `name` against `policy`. Throws GateRefusal when the model
  * must not load; returns the outcome otherwise.
  */
 export async function checkSnapshot(dir: string, name: string, policy: Policy, verifyFn: VerifyFunction = defaultVerify): Promise<GateOutcome> {
-  const entry = matchPolicy(policy, name);
-  if (!entry) throw new GateRefusal(`no trust policy entry matches the model name (refusing by default)`);
+  const entry = policyEntryFor(policy, name);
   if (entry.mode === 'off') return { result: 'skipped', mode: 'off', entry };
   try {
     const { signer, files, digests } = await verifyWithEntry(dir, entry, verifyFn);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SignerInfo } from '../verifying/verifier.js';
 import { messageOf, notFound, ServerError, VerificationRefused } from './errors.js';
-import { checkSnapshot, checkVerifiedBytes, GateRefusal, type GateOutcome, type VerifyFunction } from './gate.js';
+import { checkSnapshot, checkVerifiedBytes, GateRefusal, policyEntryFor, type GateOutcome, type VerifyFunction } from './gate.js';
 import type { Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Policy } from './policy.js';
@@ -174,6 +174,8 @@ export class ModelRepository {
     let snapshot: Snapshot | undefined;
     let runtime: ModelRuntime | undefined;
     try {
+      // A model no policy entry covers is refused before a byte of it is copied.
+      policyEntryFor(this.opts.policy, d.name);
       snapshot = await createSnapshot(d.folder, {
         ...(this.opts.snapshotParent ? { parentDir: this.opts.snapshotParent } : {}),
         ...(this.opts.hooks?.onFileCopied
