@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { VerifyOptions, VerifyResult } from '../api.js';
+import { verify, type VerifyOptions, type VerifyResult } from '../api.js';
 import { isModelSealError } from '../errors.js';
 import { describeDiff as describeManifestDiff } from '../manifest/compare.js';
 import type { ManifestDiff } from '../manifest/types.js';
@@ -59,16 +59,6 @@ export function fileOfItem(name: string, sharded: boolean): string {
   return m ? m[1]! : name;
 }
 
-let apiVerify: VerifyFunction | undefined;
-async function defaultVerify(modelPath: string, options: VerifyOptions): Promise<VerifyResult> {
-  if (!apiVerify) {
-    const api = (await import('../api.js')) as { verify?: VerifyFunction };
-    if (typeof api.verify !== 'function') throw new Error('verification is not available in this build (api.verify missing)');
-    apiVerify = api.verify;
-  }
-  return apiVerify(modelPath, options);
-}
-
 /** The policy entry that governs `name`; a model no entry covers is refused (fail closed). */
 export function policyEntryFor(policy: Policy, name: string): PolicyEntry {
   const entry = matchPolicy(policy, name);
@@ -80,7 +70,7 @@ export function policyEntryFor(policy: Policy, name: string): PolicyEntry {
  * Check the snapshot at `dir` for model `name` against `policy`. Throws GateRefusal when the model
  * must not load; returns the outcome otherwise.
  */
-export async function checkSnapshot(dir: string, name: string, policy: Policy, verifyFn: VerifyFunction = defaultVerify): Promise<GateOutcome> {
+export async function checkSnapshot(dir: string, name: string, policy: Policy, verifyFn: VerifyFunction = verify): Promise<GateOutcome> {
   const entry = policyEntryFor(policy, name);
   if (entry.mode === 'off') return { result: 'skipped', mode: 'off', entry };
   try {
