@@ -9,6 +9,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fail, isModelSealError } from '../errors.js';
+import { compareCodePoint } from '../manifest/order.js';
 
 /** Excluded at the top level unless `ignoreGitPaths` is false (the reference's defaults). */
 export const GIT_DEFAULT_EXCLUSIONS = ['.git', '.gitattributes', '.github', '.gitignore'] as const;
@@ -42,11 +43,6 @@ export interface WalkResult {
   files: ModelFile[];
   /** Excluded roots relative to the model, as the bundle records them (`ignore_paths`). */
   excluded: string[];
-}
-
-/** Code-point order of two names (UTF-8 byte order); JS `<` compares UTF-16 units, which is wrong. */
-function byUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 function describeFsError(e: unknown): string {
@@ -163,7 +159,7 @@ function exclusions(root: string, realRoot: string, options: WalkOptions): { exc
     const rel = recordedInside(p);
     if (rel !== undefined) recorded.add(rel);
   }
-  return { excluded: [...excluded].sort(byUtf8), match: [...new Set([...excluded, ...recorded])] };
+  return { excluded: [...excluded].sort(compareCodePoint), match: [...new Set([...excluded, ...recorded])] };
 }
 
 /**
@@ -288,6 +284,6 @@ export function walkModel(modelPath: string, options: WalkOptions = {}): WalkRes
     }
   };
   walkDir(root, '');
-  files.sort((a, b) => byUtf8(a.name, b.name));
+  files.sort((a, b) => compareCodePoint(a.name, b.name));
   return { root, singleFile: false, files, excluded: excludedList };
 }
