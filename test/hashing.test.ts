@@ -191,7 +191,7 @@ describe('scheduling', () => {
   });
   it('a big file hashed by the calling thread alone matches, with progress, and aborts', async () => {
     const d = randomBytes(17 * CHUNK_SIZE + 3);
-    const p = file('readahead.bin', d);
+    const p = file('big.bin', d);
     let sum = 0;
     const jobs = [whole(p), { path: p, start: 5, end: d.length - 1 }];
     for (const algo of ['sha256', 'blake2b'] as const) {

@@ -19,13 +19,10 @@ export const CHUNK_SIZE = 1 << 20;
  * where the kernel's page-cache copy (`rep movsb`) ran 4x slower on the measured host (-30 % overall).
  * WebAssembly.Memory is mapped by V8 on a page boundary.
  */
-export function alignedBuffer(size: number = CHUNK_SIZE): Buffer {
-  const pages = Math.ceil(size / 65536);
-  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
+export function alignedBuffer(): Buffer {
+  const pages = Math.ceil(CHUNK_SIZE / 65536);
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, CHUNK_SIZE);
 }
-
-/** The file ended before the job's range did (it shrank or was replaced while being hashed). */
-export class ShortReadError extends Error {}
 
 /**
  * Hashes bytes [start, end) of `path`, yielding the size of every chunk hashed (so the driver can
@@ -44,7 +41,8 @@ export function* hashSteps(
     const h = newHasher();
     for (let pos = start; pos < end; ) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
-      if (n === 0) throw new ShortReadError(`file ended at byte ${pos}, expected ${end} (modified while hashing?)`);
+      // A regular file reads 0 bytes only past its end: it shrank (or was replaced) while being hashed.
+      if (n === 0) throw new Error(`file ended at byte ${pos}, expected ${end} (modified while hashing?)`);
       h.update(n === buf.length ? buf : buf.subarray(0, n));
       pos += n;
       yield n;
