@@ -67,11 +67,10 @@ export function policyEntryFor(policy: Policy, name: string): PolicyEntry {
 }
 
 /**
- * Check the snapshot at `dir` for model `name` against `policy`. Throws GateRefusal when the model
- * must not load; returns the outcome otherwise.
+ * Check the snapshot at `dir` against the policy entry that governs the model (policyEntryFor).
+ * Throws GateRefusal when the model must not load; returns the outcome otherwise.
  */
-export async function checkSnapshot(dir: string, name: string, policy: Policy, verifyFn: VerifyFunction = verify): Promise<GateOutcome> {
-  const entry = policyEntryFor(policy, name);
+export async function checkSnapshot(dir: string, entry: PolicyEntry, verifyFn: VerifyFunction = verify): Promise<GateOutcome> {
   if (entry.mode === 'off') return { result: 'skipped', mode: 'off', entry };
   try {
     const { signer, files, digests } = await verifyWithEntry(dir, entry, verifyFn);

@@ -175,7 +175,7 @@ export class ModelRepository {
     let runtime: ModelRuntime | undefined;
     try {
       // A model no policy entry covers is refused before a byte of it is copied.
-      policyEntryFor(this.opts.policy, d.name);
+      const entry = policyEntryFor(this.opts.policy, d.name);
       snapshot = await createSnapshot(d.folder, {
         ...(this.opts.snapshotParent ? { parentDir: this.opts.snapshotParent } : {}),
         ...(this.opts.hooks?.onFileCopied
@@ -186,7 +186,7 @@ export class ModelRepository {
       });
       let outcome: GateOutcome;
       try {
-        outcome = await checkSnapshot(snapshot.dir, d.name, this.opts.policy, this.opts.verify);
+        outcome = await checkSnapshot(snapshot.dir, entry, this.opts.verify);
       } catch (e) {
         if (e instanceof GateRefusal) throw e;
         throw new GateRefusal(`verification error: ${messageOf(e)}`);
