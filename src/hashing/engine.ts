@@ -16,17 +16,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { fail, ModelSealError } from '../errors.js';
+import { fail } from '../errors.js';
 import { HASH_ALGORITHMS } from '../manifest/types.js';
-import { hasherFactory } from './algorithms.js';
+import { hasherFactory, type HasherFactory } from './algorithms.js';
 import {
   alignedBuffer,
   CONTROL_BYTES,
   controlViews,
-  hashSteps,
-  NEXT,
+  drainQueue,
   PROGRESS,
-  readFailureMessage,
   STOP,
   type JobTable,
 } from './loop.js';
@@ -278,39 +276,17 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
       void mainLoop(newHasher).catch((e: unknown) => finish(e));
     }
 
-    async function mainLoop(factory: NonNullable<typeof newHasher>): Promise<void> {
-      const buf = alignedBuffer();
+    async function mainLoop(factory: HasherFactory): Promise<void> {
       let bytesSinceYield = 0;
       let jobsSinceYield = 0;
-      while (!settled) {
-        const k = Atomics.add(ints, NEXT, 1);
-        if (k >= n) return;
-        const path = table.paths[k]!;
-        const steps = hashSteps(path, table.starts[k]!, table.ends[k]!, buf, factory);
-        try {
-          for (;;) {
-            const r = steps.next();
-            if (r.done) {
-              done(k, r.value);
-              break;
-            }
-            Atomics.add(progress, PROGRESS, BigInt(r.value));
-            bytesSinceYield += r.value;
-            if (bytesSinceYield >= YIELD_BYTES) {
-              bytesSinceYield = 0;
-              jobsSinceYield = 0;
-              progressSafely();
-              await yieldToEventLoop();
-              if (settled) return;
-            }
-          }
-        } catch (e) {
-          finish(e instanceof ModelSealError ? e : fail('BAD_INPUT', readFailureMessage(path, e), { cause: e }));
-          return;
-        } finally {
-          steps.return('');
+      for (const step of drainQueue(table, { ints, progress }, alignedBuffer(), factory)) {
+        if (typeof step === 'number') {
+          bytesSinceYield += step;
+        } else {
+          done(step.k, step.digest);
+          jobsSinceYield++;
         }
-        if (++jobsSinceYield >= YIELD_JOBS) {
+        if (bytesSinceYield >= YIELD_BYTES || jobsSinceYield >= YIELD_JOBS) {
           bytesSinceYield = 0;
           jobsSinceYield = 0;
           progressSafely();

@@ -6,6 +6,7 @@
  * shards of one file at once, and memory stays flat whatever the file size.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { fail } from '../errors.js';
 import type { HasherFactory } from './algorithms.js';
 
 // lib is ES2022 without DOM, and @types/node 20 does not declare WebAssembly: the one member used here.
@@ -22,41 +23,6 @@ export const CHUNK_SIZE = 1 << 20;
 export function alignedBuffer(): Buffer {
   const pages = Math.ceil(CHUNK_SIZE / 65536);
   return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, CHUNK_SIZE);
-}
-
-/**
- * Hashes bytes [start, end) of `path`, yielding the size of every chunk hashed (so the driver can
- * count progress, check for a stop, or yield to the event loop) and returning the hex digest.
- * Drivers must call `return()` if they abandon it, so the descriptor is closed.
- */
-export function* hashSteps(
-  path: string,
-  start: number,
-  end: number,
-  buf: Buffer,
-  newHasher: HasherFactory,
-): Generator<number, string, void> {
-  const fd = openSync(path, 'r');
-  try {
-    const h = newHasher();
-    for (let pos = start; pos < end; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
-      // A regular file reads 0 bytes only past its end: it shrank (or was replaced) while being hashed.
-      if (n === 0) throw new Error(`file ended at byte ${pos}, expected ${end} (modified while hashing?)`);
-      h.update(n === buf.length ? buf : buf.subarray(0, n));
-      pos += n;
-      yield n;
-    }
-    return h.digest();
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** "cannot read <path>: <why>", the one message shape for I/O failures while hashing. */
-export function readFailureMessage(path: string, err: unknown): string {
-  const why = err instanceof Error ? err.message : String(err);
-  return `cannot read ${path}: ${why}`;
 }
 
 /** Control block shared by all threads of one hashJobs call (a SharedArrayBuffer of CONTROL_BYTES). */
@@ -82,4 +48,50 @@ export interface JobTable {
   paths: string[];
   starts: Float64Array;
   ends: Float64Array;
+}
+
+/** A job finished: index `k` in the JobTable, and its hex digest. */
+export interface JobDone {
+  k: number;
+  digest: string;
+}
+
+/**
+ * The loop every hashing thread runs: takes jobs from the shared queue until it is empty or STOP is set,
+ * and hashes bytes [start, end) of each. Yields the size of every chunk hashed (already added to the
+ * shared PROGRESS), so the calling thread can yield to the event loop, and a JobDone per finished job.
+ * Throws ModelSealError('BAD_INPUT', 'cannot read <path>: ...') when a file cannot be opened or read or
+ * ends early. A driver that stops early must let `return()` run (for...of does), so the file is closed.
+ */
+export function* drainQueue(jobs: JobTable, control: Control, buf: Buffer, newHasher: HasherFactory): Generator<number | JobDone, void, void> {
+  const { ints, progress } = control;
+  const n = jobs.paths.length;
+  while (Atomics.load(ints, STOP) === 0) {
+    const k = Atomics.add(ints, NEXT, 1);
+    if (k >= n) return;
+    const path = jobs.paths[k]!;
+    const end = jobs.ends[k]!;
+    let fd: number | undefined;
+    let digest: string;
+    try {
+      fd = openSync(path, 'r');
+      const h = newHasher();
+      for (let pos = jobs.starts[k]!; pos < end; ) {
+        const got = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+        // A regular file reads 0 bytes only past its end: it shrank (or was replaced) while being hashed.
+        if (got === 0) throw new Error(`file ended at byte ${pos}, expected ${end} (modified while hashing?)`);
+        h.update(got === buf.length ? buf : buf.subarray(0, got));
+        pos += got;
+        Atomics.add(progress, PROGRESS, BigInt(got));
+        yield got;
+        if (Atomics.load(ints, STOP) !== 0) return;
+      }
+      digest = h.digest();
+    } catch (e) {
+      throw fail('BAD_INPUT', `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    yield { k, digest };
+  }
 }
