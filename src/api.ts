@@ -301,7 +301,7 @@ export async function verify(modelPath: string, options: VerifyOptions): Promise
     files = [{ ...files[0]!, name: '.' }];
   }
   const actual = await hashFiles(files, s, options);
-  const diff = compareManifests(expected.items, actual, { ignoreUnsignedFiles: options.ignoreUnsignedFiles === true });
+  const diff = compareManifests(expected.items, actual);
   const refused = options.ignoreUnsignedFiles ? extraPartsOfSignedFiles(diff.extra, expected.items, s.method) : diff.extra;
   if (diff.changed.length || diff.missing.length || refused.length) {
     throw fail('CONTENT_MISMATCH', `model differs from its signature: ${describeDiff(diff, expected.modelName)}`, { details: diff });

@@ -20,14 +20,10 @@ function toMap(items: readonly ManifestItem[]): Map<string, string> {
 }
 
 /**
- * `expected` is what the signature lists, `actual` what is on disk. With `ignoreUnsignedFiles`
- * the `extra` list is still filled in; tolerating it is the caller's decision.
+ * `expected` is what the signature lists, `actual` what is on disk. `extra` is always filled in:
+ * tolerating unsigned files (ignoreUnsignedFiles) is the caller's decision.
  */
-export function compareManifests(
-  expected: readonly ManifestItem[],
-  actual: readonly ManifestItem[],
-  _options?: { ignoreUnsignedFiles?: boolean },
-): ManifestDiff {
+export function compareManifests(expected: readonly ManifestItem[], actual: readonly ManifestItem[]): ManifestDiff {
   const signed = toMap(expected);
   const onDisk = toMap(actual);
   const changed: string[] = [];
