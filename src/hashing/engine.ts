@@ -169,10 +169,7 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
   // LPT: largest first; ties keep the caller's order.
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.end - jobs[b]!.start - (jobs[a]!.end - jobs[a]!.start) || a - b);
   const sortedSizes = order.map((i) => jobs[i]!.end - jobs[i]!.start);
-  const plan = planThreads(sortedSizes, {
-    ...(options.maxWorkers !== undefined ? { maxWorkers: options.maxWorkers } : {}),
-    ...(options.useMainThread !== undefined ? { useMainThread: options.useMainThread } : {}),
-  });
+  const plan = planThreads(sortedSizes, options);
   const workerCount = plan.mainThread ? plan.threads - 1 : plan.threads;
   // The calling thread's hasher factory (the wasm BLAKE3 fallback must be created before the loop).
   const newHasher = plan.mainThread ? await hasherFactory(algorithm) : null;
