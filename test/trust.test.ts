@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -127,7 +127,10 @@ describe('TUF refresh and cache (a private Sigstore TUF repository on 127.0.0.1)
     const cacheDir = join(tmp, 'tuf-cache');
     try {
       const bundle = await sigstoreSigner({ identityToken: fakeIdentityToken(), trustConfig: svc.trustConfigPath }).sign(Buffer.from('{}'));
-      const opts = { identity: 'alice@example.test', identityProvider: 'https://issuer.example.test', tufMirrorURL: tuf.url, tufRootPath: tuf.rootPath, cacheDir };
+      // The client keeps its own copy of the initial root: it outlives the repository below.
+      const tufRootPath = join(tmp, 'tuf-initial-root.json');
+      copyFileSync(tuf.rootPath, tufRootPath);
+      const opts = { identity: 'alice@example.test', identityProvider: 'https://issuer.example.test', tufMirrorURL: tuf.url, tufRootPath, cacheDir };
       const fresh = await verifySigstoreBundle(bundle, opts);
       assert.equal(fresh.signer.trustRoot, `root refreshed through TUF ${tuf.url}`);
       assert.ok(tuf.hits.includes('/timestamp.json') && tuf.hits.includes('/targets/trusted_root.json'), tuf.hits.join(' '));
@@ -155,6 +158,25 @@ describe('TUF refresh and cache (a private Sigstore TUF repository on 127.0.0.1)
         await other.stop();
       }
     } finally {
+      await tuf.stop();
+      await svc.stop();
+    }
+  });
+
+  it('a different initial TUF root is not overridden by what an earlier root cached for the same mirror', async () => {
+    const svc = await startLocalSigstore({ tsa: false });
+    const tuf = await startLocalTufRepo(svc.trustConfig.trustedRoot);
+    const other = await startLocalTufRepo({});
+    const cacheDir = join(tmp, 'tuf-cache-shared');
+    try {
+      const trusted = await resolveTrustedRoot({ tufMirrorURL: tuf.url, tufRootPath: tuf.rootPath, cacheDir, tufTimeoutMs: 2000 });
+      assert.equal(trusted.description, `root refreshed through TUF ${tuf.url}`);
+      // Same cache, same mirror, but the caller now trusts another root: neither the TUF metadata
+      // nor the trusted root cached under the first root may stand in for it.
+      const r = resolveTrustedRoot({ tufMirrorURL: tuf.url, tufRootPath: other.rootPath, cacheDir, tufTimeoutMs: 2000 });
+      await assert.rejects(r, (e: unknown) => isModelSealError(e) && e.code === 'NETWORK' && /TUF refresh failed/.test(e.message));
+    } finally {
+      await other.stop();
       await tuf.stop();
       await svc.stop();
     }

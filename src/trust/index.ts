@@ -7,6 +7,7 @@
  *   `trust/public-good/` and is refreshed through TUF when the network allows, with the result
  *   cached; offline, the cached root (if any) or the shipped one is used, and the caller is told which.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,6 +148,21 @@ function parseRoot(json: unknown, what: string): TrustedRoot {
 }
 
 /**
+ * The cache subdirectory of a private TUF mirror, per initial root: @sigstore/tuf seeds its cache
+ * with the initial root.json only when none is cached, so without this a mirror cached under one
+ * initial root would keep being trusted (refreshed or offline) after the caller names another.
+ */
+function initialRootKey(tufRootPath: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(tufRootPath);
+  } catch (e) {
+    throw fail('BAD_INPUT', `cannot read the TUF root '${tufRootPath}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return 'root-' + createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/**
  * The trusted root for verification. `trustConfig` wins over `useStaging` (as the reference).
  */
 export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<ResolvedTrustedRoot> {
@@ -159,7 +175,7 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
   const instance = custom ? 'custom' : options.useStaging ? 'staging' : 'public-good';
   const mirrorURL = custom ? options.tufMirrorURL!.replace(/\/+$/, '') : options.useStaging ? STAGING_TUF_URL : PUBLIC_GOOD_TUF_URL;
   const cacheDir = custom
-    ? join(options.cacheDir ?? defaultCacheDir(), 'custom', encodeURIComponent(mirrorURL))
+    ? join(options.cacheDir ?? defaultCacheDir(), 'custom', encodeURIComponent(mirrorURL), initialRootKey(options.tufRootPath!))
     : join(options.cacheDir ?? defaultCacheDir(), instance);
   const label = custom ? `TUF ${mirrorURL}` : instance;
   const cachedRootPath = join(cacheDir, 'trusted_root.json');
@@ -168,7 +184,7 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
   if (refresh) {
     try {
       const tufRootPath = custom ? options.tufRootPath! : shippedTrustFile(`${instance}/tuf-root.json`);
-      if (!existsSync(tufRootPath)) throw new Error(custom ? `cannot read the TUF root '${tufRootPath}'` : `no ${instance} TUF root ships with this build`);
+      if (!custom && !existsSync(tufRootPath)) throw new Error(`no ${instance} TUF root ships with this build`);
       const root = await withTimeout(
         getTrustedRoot({
           mirrorURL,
