@@ -16,6 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fail } from '../errors.js';
+import { certificateVerifier } from '../verifying/certificate.js';
+import { keyVerifier } from '../verifying/key.js';
 import type { Verifier } from '../verifying/verifier.js';
 
 export type PolicyMode = 'enforce' | 'warn' | 'off';
@@ -134,17 +136,14 @@ export function matchPolicy(policy: Policy, modelName: string): PolicyEntry | un
   return policy.entries.find((e) => e.models.some((g) => globToRegExp(g).test(modelName)));
 }
 
-/** One verifier per trusted signer of the entry (loaded lazily, so the server starts without the signing modules). */
+/**
+ * One verifier per trusted signer of the entry. The Sigstore module is imported only for entries
+ * that name a Sigstore identity: its dependencies would add about half a second to every start.
+ */
 export async function verifiersFor(entry: PolicyEntry): Promise<Array<{ label: string; verifier: Verifier }>> {
   const out: Array<{ label: string; verifier: Verifier }> = [];
-  if (entry.publicKeys.length) {
-    const { keyVerifier } = (await import('../verifying/key.js')) as { keyVerifier: (o: { publicKey: string }) => Verifier };
-    for (const k of entry.publicKeys) out.push({ label: `public key ${k.path}`, verifier: keyVerifier({ publicKey: k.pem }) });
-  }
+  for (const k of entry.publicKeys) out.push({ label: `public key ${k.path}`, verifier: keyVerifier({ publicKey: k.pem }) });
   if (entry.certificateAuthorities.length) {
-    const { certificateVerifier } = (await import('../verifying/certificate.js')) as {
-      certificateVerifier: (o: { trustAnchors: string[] }) => Verifier;
-    };
     out.push({ label: 'certificate authorities', verifier: certificateVerifier({ trustAnchors: entry.certificateAuthorities.map((c) => c.pem) }) });
   }
   if (entry.sigstore.length) {
