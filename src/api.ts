@@ -245,16 +245,6 @@ function loadBundle(options: VerifyOptions): BundleJSON {
   return parseBundle(text);
 }
 
-/**
- * With ignoreUnsignedFiles the reference hashes only the signed names and never enumerates the
- * rest; we do the same, so stray unsigned files (even symlinks) cannot make verification fail.
- * Each signed name is looked up under the walk's rules (no directory links, file links only when
- * allowed and inside the model), so this path reads nothing a full walk would refuse.
- */
-function signedFilesOnDisk(modelPath: string, names: string[], o: WalkOptions): ModelFile[] {
-  return lookupModelFiles(modelPath, names, o);
-}
-
 /** The file a resource covers: the name itself, or `path` for a shard `path:start:end`. */
 function fileOfResource(name: string, method: SerializationMethod): string {
   const file = method === 'shards' ? /^(.*):\d+:\d+$/s.exec(name)?.[1] ?? name : name;
@@ -289,8 +279,11 @@ export async function verify(modelPath: string, options: VerifyOptions): Promise
   let files: ModelFile[];
   let singleFile: boolean;
   if (options.ignoreUnsignedFiles && s.method === 'files') {
+    // As the reference, hash only the signed names and never enumerate the rest, so stray
+    // unsigned files (even symlinks) cannot make verification fail. Each name is looked up under
+    // the walk's rules, so this path reads nothing a full walk would refuse.
     singleFile = statSync(modelPath, { throwIfNoEntry: false })?.isFile() === true;
-    files = singleFile ? walkModel(modelPath, wo).files : signedFilesOnDisk(modelPath, expected.items.map((i) => i.name), wo);
+    files = singleFile ? walkModel(modelPath, wo).files : lookupModelFiles(modelPath, expected.items.map((i) => i.name), wo);
   } else {
     const walked = walkModel(modelPath, wo);
     files = walked.files;
@@ -306,14 +299,13 @@ export async function verify(modelPath: string, options: VerifyOptions): Promise
   if (diff.changed.length || diff.missing.length || refused.length) {
     throw fail('CONTENT_MISMATCH', `model differs from its signature: ${describeDiff(diff, expected.modelName)}`, { details: diff });
   }
-  const result: VerifyResult = {
+  return {
     method: options.verifier.method,
     signer: verified.signer,
     manifest: expected,
     filesCompared: expected.items.length,
     diff,
   };
-  return result;
 }
 
 /**
