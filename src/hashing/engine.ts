@@ -235,10 +235,11 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const input: WorkerInput = { jobs: table, control, algorithm };
+    const execArgv = workerExecArgv();
     for (let i = 0; i < workerCount; i++) {
       let w: Worker;
       try {
-        w = new Worker(WORKER_URL, { workerData: input, execArgv: workerExecArgv() });
+        w = new Worker(WORKER_URL, { workerData: input, execArgv });
       } catch (e) {
         finish(e);
         return;
