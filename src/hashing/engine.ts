@@ -126,10 +126,6 @@ function checkJobs(jobs: HashJob[]): void {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
 /**
  * The parent's node flags minus those that only make sense for the main entry point: workers inherit
  * execArgv, and `node --input-type=module -e ...` (or -p) would make every worker fail to load its file.
@@ -163,7 +159,7 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
     throw fail('USAGE', `max workers must be a positive integer, got ${String(options.maxWorkers)}`);
   }
   checkJobs(jobs);
-  if (signal?.aborted) throw abortReason(signal);
+  signal?.throwIfAborted();
   if (jobs.length === 0) return [];
 
   // LPT: largest first; ties keep the caller's order.
@@ -173,7 +169,7 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
   const workerCount = plan.mainThread ? plan.threads - 1 : plan.threads;
   // The calling thread's hasher factory (the wasm BLAKE3 fallback must be created before the loop).
   const newHasher = plan.mainThread ? await hasherFactory(algorithm) : null;
-  if (signal?.aborted) throw abortReason(signal);
+  signal?.throwIfAborted();
 
   const table: JobTable = {
     paths: order.map((i) => jobs[i]!.path),
@@ -219,7 +215,7 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
       if (err === undefined) resolve(results);
       else reject(err);
     };
-    const onAbort = (): void => finish(abortReason(signal!));
+    const onAbort = (): void => finish(signal!.reason); // Node sets an AbortError when abort() had no reason
     const done = (k: number, digest: string): void => {
       results[order[k]!] = digest;
       if (--remaining === 0) finish();
