@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -105,6 +105,27 @@ describe('choosing trust', () => {
     const cached = await resolveTrustedRoot({ tufRefresh: false, cacheDir });
     assert.match(cached.description, /^cached public-good root from TUF \(fetched 2026-01-02T03:04:05.000Z/);
     assert.equal(cached.root.tlogs.length, shipped.root.tlogs.length);
+  });
+
+  it('offline: a cached root that another account could have written is ignored for the shipped one', async () => {
+    const cacheDir = join(tmp, 'cache-shared');
+    const cachedPath = join(cacheDir, 'public-good', 'trusted_root.json');
+    mkdirSync(join(cacheDir, 'public-good'), { recursive: true });
+    // Anyone who could write this file could add a CA of their own to it.
+    const forged = JSON.parse(readFileSync(shippedTrustFile('public-good/trusted_root.json'), 'utf8')) as { certificateAuthorities: unknown[] };
+    forged.certificateAuthorities.push(forged.certificateAuthorities[0]);
+    writeFileSync(cachedPath, JSON.stringify({ fetchedAt: '2026-01-02T03:04:05.000Z', trustedRoot: forged }));
+    chmodSync(cachedPath, 0o664);
+    const r = await resolveTrustedRoot({ tufRefresh: false, cacheDir });
+    assert.match(r.description, /^shipped public-good root \(TUF refresh disabled; cached root ignored: .* is writable by group or others\)$/);
+    assert.equal(r.root.certificateAuthorities.length, forged.certificateAuthorities.length - 1);
+    if (process.getuid?.() === 0) {
+      chmodSync(cachedPath, 0o644);
+      chownSync(cachedPath, 4242, 4242);
+      const other = await resolveTrustedRoot({ tufRefresh: false, cacheDir });
+      assert.match(other.description, /cached root ignored: .* is owned by uid 4242\)$/);
+      assert.equal(other.root.certificateAuthorities.length, forged.certificateAuthorities.length - 1);
+    }
   });
 
   it('a TUF refresh that cannot reach the network is bounded and falls back (offline machine)', async () => {

@@ -8,7 +8,7 @@
  *   cached; offline, the cached root (if any) or the shipped one is used, and the caller is told which.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientTrustConfig, ServiceSelector, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
@@ -148,6 +148,24 @@ function parseRoot(json: unknown, what: string): TrustedRoot {
 }
 
 /**
+ * Why a cached trusted root must not be used, if someone other than this user could have written
+ * it. The cache is an unsigned copy (it is what is used when TUF cannot refresh), so a root written
+ * by another account, e.g. into a shared XDG_CACHE_HOME, could add a CA or log of its choosing.
+ */
+function cacheWritableByOthers(path: string): string | undefined {
+  if (typeof process.getuid !== 'function') return undefined; // Windows: no POSIX owner or mode
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined; // unreadable: the reader below falls through to the shipped root
+  }
+  if (st.uid !== process.getuid()) return `${path} is owned by uid ${st.uid}`;
+  if (st.mode & 0o022) return `${path} is writable by group or others`;
+  return undefined;
+}
+
+/**
  * The cache subdirectory of a private TUF mirror, per initial root: @sigstore/tuf seeds its cache
  * with the initial root.json only when none is cached, so without this a mirror cached under one
  * initial root would keep being trusted (refreshed or offline) after the caller names another.
@@ -200,7 +218,7 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
       try {
         mkdirSync(cacheDir, { recursive: true });
         const tmp = `${cachedRootPath}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify({ fetchedAt: new Date().toISOString(), trustedRoot: TrustedRoot.toJSON(root) }));
+        writeFileSync(tmp, JSON.stringify({ fetchedAt: new Date().toISOString(), trustedRoot: TrustedRoot.toJSON(root) }), { mode: 0o644 });
         renameSync(tmp, cachedRootPath);
       } catch {
         /* caching is best effort */
@@ -210,7 +228,9 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
       why = `TUF refresh failed: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
-  if (existsSync(cachedRootPath)) {
+  const distrust = existsSync(cachedRootPath) ? cacheWritableByOthers(cachedRootPath) : undefined;
+  if (distrust) why += `; cached root ignored: ${distrust}`;
+  else if (existsSync(cachedRootPath)) {
     try {
       const cached = JSON.parse(readFileSync(cachedRootPath, 'utf8')) as { fetchedAt?: string; trustedRoot: unknown };
       const root = TrustedRoot.fromJSON(cached.trustedRoot);
