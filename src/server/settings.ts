@@ -32,7 +32,7 @@ export interface ServerSettings {
   /** gRPC max receive/send message length in bytes. */
   grpc_max_message_length: number | null;
   debug: boolean;
-  /** Directory for private model snapshots (default: the OS temp dir). */
+  /** Directory for private model snapshots (default: defaultSnapshotParent(), under the user's cache directory, not the temp dir). */
   snapshot_dir: string | null;
 }
 
