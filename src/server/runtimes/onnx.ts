@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
-import { badRequest } from '../errors.js';
+import { badRequest, messageOf } from '../errors.js';
 import type { TensorMetadata } from '../settings.js';
 import { elementCount, type Datatype, type InferenceRequest, type ResponseOutput, type TensorData } from '../tensors.js';
 import type { ModelRuntime, RuntimeContext, RuntimeMetadata } from './types.js';
@@ -129,7 +129,7 @@ export async function loadOnnxRuntime(ctx: RuntimeContext, modelFile: string): P
       try {
         results = await run;
       } catch (e) {
-        throw badRequest(`inference failed: ${(e as Error).message.split('\n')[0]}`);
+        throw badRequest(`inference failed: ${messageOf(e)}`);
       }
       const outputs: ResponseOutput[] = wanted.map((name) => {
         const t = results[name]!;
