@@ -8,7 +8,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import { fail, isModelSealError } from '../errors.js';
+import { fail } from '../errors.js';
 import { compareCodePoint } from '../manifest/order.js';
 
 /** Excluded at the top level unless `ignoreGitPaths` is false (the reference's defaults). */
@@ -163,24 +163,36 @@ function exclusions(root: string, realRoot: string, options: WalkOptions): { exc
 }
 
 /**
+ * The model path, absolute and real, with what it points to. A model path that is itself a
+ * symlink needs `allowSymlinks`; an unreadable one is BAD_INPUT.
+ */
+function openRoot(modelPath: string, allowSymlinks: boolean): { root: string; realRoot: string; st: Stats } {
+  const root = resolve(modelPath);
+  let lst: Stats;
+  try {
+    lst = lstatSync(root);
+  } catch (e) {
+    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
+  }
+  if (lst.isSymbolicLink() && !allowSymlinks) {
+    throw fail('BAD_INPUT', `cannot use '${modelPath}' because it is a symlink (pass --allow-symlinks to follow it)`);
+  }
+  try {
+    return { root, st: statSync(root), realRoot: realpathSync(root) };
+  } catch (e) {
+    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
+  }
+}
+
+/**
  * Look up signed names in a directory model under the walk's rules, without enumerating the
  * rest (verification with ignoreUnsignedFiles). Every directory on the way must be a real
  * directory (the walk never descends directory symlinks); a final symlink needs `allowSymlinks`
- * and must stay inside the model; special files are errors. Undefined when the file is missing
- * or excluded (the comparison then reports it missing).
+ * and must stay inside the model; special files are errors. A name that is missing or
+ * excluded is left out (the comparison then reports it missing).
  */
 export function lookupModelFiles(modelPath: string, names: readonly string[], options: WalkOptions = {}): ModelFile[] {
-  const root = resolve(modelPath);
-  let realRoot: string;
-  try {
-    if (lstatSync(root).isSymbolicLink() && options.allowSymlinks !== true) {
-      throw fail('BAD_INPUT', `cannot use '${modelPath}' because it is a symlink (pass --allow-symlinks to follow it)`);
-    }
-    realRoot = realpathSync(root);
-  } catch (e) {
-    if (isModelSealError(e)) throw e;
-    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
-  }
+  const { root, realRoot } = openRoot(modelPath, options.allowSymlinks === true);
   const { match } = exclusions(root, realRoot, options);
   const files: ModelFile[] = [];
   for (const name of names) {
@@ -225,26 +237,8 @@ function lookupOne(root: string, realRoot: string, match: readonly string[], nam
  * Throws BAD_INPUT for a missing model, refused symlinks, special files and unreadable directories.
  */
 export function walkModel(modelPath: string, options: WalkOptions = {}): WalkResult {
-  const root = resolve(modelPath);
   const allowSymlinks = options.allowSymlinks === true;
-  let rootLst: Stats;
-  try {
-    rootLst = lstatSync(root);
-  } catch (e) {
-    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
-  }
-  if (rootLst.isSymbolicLink() && !allowSymlinks) {
-    throw fail('BAD_INPUT', `cannot use '${modelPath}' because it is a symlink (pass --allow-symlinks to follow it)`);
-  }
-  let rootSt: Stats;
-  let realRoot: string;
-  try {
-    rootSt = statSync(root);
-    realRoot = realpathSync(root);
-  } catch (e) {
-    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
-  }
-
+  const { root, realRoot, st: rootSt } = openRoot(modelPath, allowSymlinks);
   const { excluded: excludedList, match: matchList } = exclusions(root, realRoot, options);
 
   if (rootSt.isFile()) {
