@@ -184,13 +184,8 @@ export class ModelRepository {
       }).catch((e: unknown) => {
         throw new GateRefusal(`cannot snapshot the model folder: ${messageOf(e)}`);
       });
-      let outcome: GateOutcome;
-      try {
-        outcome = await checkSnapshot(snapshot.dir, entry, this.opts.verify);
-      } catch (e) {
-        if (e instanceof GateRefusal) throw e;
-        throw new GateRefusal(`verification error: ${messageOf(e)}`);
-      }
+      // checkSnapshot turns every verification error into a GateRefusal (or, in warn mode, an outcome).
+      const outcome = await checkSnapshot(snapshot.dir, entry, this.opts.verify);
       metrics?.verifications.inc({ model: d.name, result: outcome.result });
       if (outcome.result === 'verified') {
         const removed = await pruneSnapshot(snapshot, outcome.verifiedFiles!);
