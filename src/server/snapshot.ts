@@ -10,7 +10,7 @@ import { chmod, lstat, mkdir, mkdtemp, open, readdir, rm, unlink } from 'node:fs
 import { join } from 'node:path';
 import { modelsealCacheDir } from '../cache-dir.js';
 import { fail } from '../errors.js';
-import { GIT_DEFAULT_EXCLUSIONS } from '../model/walk.js';
+import { GIT_DEFAULT_EXCLUSIONS, isExcluded } from '../model/walk.js';
 
 export interface SnapshotOptions {
   /** Parent directory for the snapshot (default: defaultSnapshotParent()). */
@@ -81,12 +81,11 @@ export async function createSnapshot(folder: string, options: SnapshotOptions = 
   await chmod(dir, 0o700);
   const files: string[] = [];
   let bytes = 0;
-  const skipTop = new Set<string>(GIT_DEFAULT_EXCLUSIONS);
   const walk = async (srcDir: string, dstDir: string, prefix: string): Promise<void> => {
     const entries = (await readdir(srcDir)).sort();
     for (const e of entries) {
-      if (prefix === '' && skipTop.has(e)) continue;
       const name = prefix ? `${prefix}/${e}` : e;
+      if (isExcluded(name, GIT_DEFAULT_EXCLUSIONS)) continue;
       const src = join(srcDir, e);
       const st = await lstat(src);
       if (st.isSymbolicLink()) throw fail('BAD_INPUT', `refusing '${name}' in the model folder: symlinks are not served`);
