@@ -88,10 +88,14 @@ function relativeInside(root: string, realRoot: string, p: string): string | und
   return undefined;
 }
 
-/** A recorded `ignore_paths` entry: relative to the root; absolute or `..` entries match nothing. */
-function recordedInside(entry: string): string | undefined {
-  if (typeof entry !== 'string' || entry === '' || isAbsolute(entry)) return undefined;
-  const parts = entry.split('/').filter((p) => p !== '' && p !== '.');
+/**
+ * A name from a bundle (a recorded `ignore_paths` entry, a signed resource) as a canonical path
+ * relative to the root (`./a//b` → `a/b`); undefined when empty, absolute or holding `..`, since
+ * such a name can only point outside the model.
+ */
+function bundleNameInside(name: string): string | undefined {
+  if (typeof name !== 'string' || name === '' || isAbsolute(name)) return undefined;
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.length === 0 || parts.includes('..')) return undefined;
   return parts.join('/');
 }
@@ -156,7 +160,7 @@ function exclusions(root: string, realRoot: string, options: WalkOptions): { exc
   }
   const recorded = new Set<string>();
   for (const p of options.recordedIgnorePaths ?? []) {
-    const rel = recordedInside(p);
+    const rel = bundleNameInside(p);
     if (rel !== undefined) recorded.add(rel);
   }
   return { excluded: [...excluded].sort(compareCodePoint), match: [...new Set([...excluded, ...recorded])] };
@@ -203,9 +207,9 @@ export function lookupModelFiles(modelPath: string, names: readonly string[], op
 }
 
 function lookupOne(root: string, realRoot: string, match: readonly string[], name: string, allowSymlinks: boolean): ModelFile | undefined {
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0 || parts.includes('..')) return undefined;
-  if (isExcluded(parts.join('/'), match)) return undefined;
+  const rel = bundleNameInside(name);
+  if (rel === undefined || isExcluded(rel, match)) return undefined;
+  const parts = rel.split('/');
   let abs = root;
   for (const [i, part] of parts.entries()) {
     abs = resolve(abs, part);
