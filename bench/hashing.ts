@@ -19,7 +19,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,7 +107,7 @@ function dirBytes(dir: string): { bytes: number; files: string[] } {
   const files: string[] = [];
   let bytes = 0;
   const walk = (d: string): void => {
-    for (const e of spawnSync('ls', ['-A', d], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()) {
+    for (const e of readdirSync(d).sort()) {
       const p = join(d, e);
       const s = statSync(p);
       if (s.isDirectory()) walk(p);
