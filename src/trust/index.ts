@@ -121,10 +121,6 @@ export function loadClientTrustConfig(path: string): { json: ClientTrustConfigJS
   return { json, parsed };
 }
 
-export function defaultCacheDir(): string {
-  return modelsealCacheDir();
-}
-
 function offlineByEnv(): boolean {
   const v = process.env['MODELSEAL_OFFLINE'];
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
@@ -192,9 +188,8 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
   if (custom && !options.tufRootPath) throw fail('USAGE', 'a TUF mirror needs its initial root.json (tufRootPath)');
   const instance = custom ? 'custom' : options.useStaging ? 'staging' : 'public-good';
   const mirrorURL = custom ? options.tufMirrorURL!.replace(/\/+$/, '') : options.useStaging ? STAGING_TUF_URL : PUBLIC_GOOD_TUF_URL;
-  const cacheDir = custom
-    ? join(options.cacheDir ?? defaultCacheDir(), 'custom', encodeURIComponent(mirrorURL), initialRootKey(options.tufRootPath!))
-    : join(options.cacheDir ?? defaultCacheDir(), instance);
+  const base = options.cacheDir || modelsealCacheDir();
+  const cacheDir = custom ? join(base, 'custom', encodeURIComponent(mirrorURL), initialRootKey(options.tufRootPath!)) : join(base, instance);
   const label = custom ? `TUF ${mirrorURL}` : instance;
   const cachedRootPath = join(cacheDir, 'trusted_root.json');
   const refresh = options.tufRefresh ?? !offlineByEnv();

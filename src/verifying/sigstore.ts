@@ -147,7 +147,7 @@ async function verifyEntity(entity: SignedEntity, bundle: Bundle, o: SigstoreVer
   if (entity.key.$case !== 'certificate') {
     throw fail('UNTRUSTED_SIGNER', 'the bundle carries a public key, not a Fulcio certificate; verify it with `verify key`');
   }
-  const trust = await resolveTrustedRoot(trustOptions(o));
+  const trust = await resolveTrustedRoot(o);
   let material;
   try {
     material = toTrustMaterial(trust.root);
@@ -187,18 +187,6 @@ function certDER(bundle: Bundle): Buffer {
   if (c.$case === 'certificate') return c.certificate.rawBytes;
   if (c.$case === 'x509CertificateChain') return c.x509CertificateChain.certificates[0]!.rawBytes;
   return Buffer.alloc(0);
-}
-
-function trustOptions(o: SigstoreVerifyOptions): TrustOptions {
-  const t: TrustOptions = {};
-  if (o.useStaging) t.useStaging = true;
-  if (o.trustConfig) t.trustConfig = o.trustConfig;
-  if (o.tufRefresh !== undefined) t.tufRefresh = o.tufRefresh;
-  if (o.cacheDir) t.cacheDir = o.cacheDir;
-  if (o.tufTimeoutMs !== undefined) t.tufTimeoutMs = o.tufTimeoutMs;
-  if (o.tufMirrorURL !== undefined) t.tufMirrorURL = o.tufMirrorURL;
-  if (o.tufRootPath !== undefined) t.tufRootPath = o.tufRootPath;
-  return t;
 }
 
 /** Verify an OMS Sigstore bundle (DSSE) and return the statement bytes and who signed them. */
