@@ -163,8 +163,9 @@ export async function hashJobs(jobs: HashJob[], options: HashOptions): Promise<s
   if (jobs.length === 0) return [];
 
   // LPT: largest first; ties keep the caller's order.
-  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.end - jobs[b]!.start - (jobs[a]!.end - jobs[a]!.start) || a - b);
-  const sortedSizes = order.map((i) => jobs[i]!.end - jobs[i]!.start);
+  const sizes = jobs.map((j) => j.end - j.start);
+  const order = sizes.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
+  const sortedSizes = order.map((i) => sizes[i]!);
   const plan = planThreads(sortedSizes, options);
   const workerCount = plan.mainThread ? plan.threads - 1 : plan.threads;
   // The calling thread's hasher factory (the wasm BLAKE3 fallback must be created before the loop).
