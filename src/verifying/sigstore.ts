@@ -174,7 +174,7 @@ async function verifyEntity(entity: SignedEntity, bundle: Bundle, o: SigstoreVer
   if (first) info.logIndex = first.logIndex;
   if (signedAt) info.signedAt = signedAt;
   try {
-    const subject = new NodeX509Certificate(certDER(bundle)).subject;
+    const subject = new NodeX509Certificate(leafCertDER(bundle) ?? Buffer.alloc(0)).subject;
     if (subject) info.certificateSubject = subject.replace(/\n/g, ', ');
   } catch {
     /* Fulcio leaves often have an empty subject */
@@ -182,11 +182,12 @@ async function verifyEntity(entity: SignedEntity, bundle: Bundle, o: SigstoreVer
   return info;
 }
 
-function certDER(bundle: Bundle): Buffer {
+/** The signing certificate's DER, as the bundle carries it (v0.3 single cert, or chain[0]). */
+function leafCertDER(bundle: Bundle): Buffer | undefined {
   const c = bundle.verificationMaterial.content;
   if (c.$case === 'certificate') return c.certificate.rawBytes;
-  if (c.$case === 'x509CertificateChain') return c.x509CertificateChain.certificates[0]!.rawBytes;
-  return Buffer.alloc(0);
+  if (c.$case === 'x509CertificateChain') return c.x509CertificateChain.certificates[0]?.rawBytes;
+  return undefined;
 }
 
 /** Verify an OMS Sigstore bundle (DSSE) and return the statement bytes and who signed them. */
@@ -251,15 +252,9 @@ class CheckedFileSignatureContent implements SignatureContent {
   }
 }
 
-/** The signing certificate's public key, as the bundle carries it (v0.3 single cert, or chain[0]). */
+/** The signing certificate's public key. */
 function leafPublicKey(bundle: Bundle): KeyObject {
-  const content = bundle.verificationMaterial.content;
-  const der =
-    content.$case === 'certificate'
-      ? content.certificate.rawBytes
-      : content.$case === 'x509CertificateChain'
-        ? content.x509CertificateChain.certificates[0]?.rawBytes
-        : undefined;
+  const der = leafCertDER(bundle);
   if (!der) throw fail('BAD_BUNDLE', 'the plain Sigstore bundle carries no signing certificate');
   try {
     return new NodeX509Certificate(der).publicKey;
