@@ -2,7 +2,6 @@
  * The OMS conformance-suite adapter (spec notes §12): `sign-model`, `verify-model`, `capabilities`.
  * Only the exit status matters to the suite; messages go to stderr as one line.
  */
-import { readFileSync } from 'node:fs';
 import { sign, verify } from '../api.js';
 import { fail, isModelSealError } from '../errors.js';
 import { HASH_ALGORITHMS } from '../manifest/types.js';
@@ -14,6 +13,7 @@ import { keyVerifier } from '../verifying/key.js';
 import type { Verifier } from '../verifying/verifier.js';
 import { flag, list, parseCommandLine, required, str, type OptionSpecs, type Parsed } from './args.js';
 import { EXIT, EXIT_FOR_CODE } from './exit-codes.js';
+import { readInputFile } from './input-file.js';
 import { isEntryPoint, runAsProgram } from './program.js';
 import { VERSION } from './version.js';
 
@@ -38,22 +38,14 @@ const SPECS: OptionSpecs = {
   'trust-config': S('Sigstore ClientTrustConfig'),
 };
 
-const pem = (path: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw fail('BAD_INPUT', `cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-};
-
 async function signer(p: Parsed): Promise<Signer> {
   const method = required(p, 'method');
-  if (method === 'key') return keySigner({ privateKey: pem(required(p, 'private-key')) });
+  if (method === 'key') return keySigner({ privateKey: readInputFile(required(p, 'private-key')) });
   if (method === 'certificate') {
     return certificateSigner({
-      privateKey: pem(required(p, 'private-key')),
-      signingCertificate: pem(required(p, 'signing-cert')),
-      certificateChain: list(p, 'cert-chain').map(pem),
+      privateKey: readInputFile(required(p, 'private-key')),
+      signingCertificate: readInputFile(required(p, 'signing-cert')),
+      certificateChain: list(p, 'cert-chain').map((f) => readInputFile(f)),
     });
   }
   if (method === 'sigstore') {
@@ -71,9 +63,9 @@ async function signer(p: Parsed): Promise<Signer> {
 
 async function verifier(p: Parsed): Promise<Verifier> {
   const method = required(p, 'method');
-  if (method === 'key') return keyVerifier({ publicKey: pem(required(p, 'public-key')) });
+  if (method === 'key') return keyVerifier({ publicKey: readInputFile(required(p, 'public-key')) });
   if (method === 'certificate') {
-    const anchors = list(p, 'cert-chain').map(pem);
+    const anchors = list(p, 'cert-chain').map((f) => readInputFile(f));
     return certificateVerifier(anchors.length ? { trustAnchors: anchors } : {});
   }
   if (method === 'sigstore') {

@@ -4,7 +4,6 @@
  * reference `model_signing` does, prints one line per outcome (or JSON with --json), shows a
  * progress bar on a terminal, and maps error codes to documented exit codes (exit-codes.ts).
  */
-import { readFileSync } from 'node:fs';
 import { referenceDigest, sign, verify, type ModelOptions, type VerifyResult } from '../api.js';
 import { fail, isModelSealError, type ModelSealError } from '../errors.js';
 import type { ManifestDiff } from '../manifest/types.js';
@@ -17,6 +16,7 @@ import { keyVerifier } from '../verifying/key.js';
 import type { SignerInfo, Verifier } from '../verifying/verifier.js';
 import { flag, helpFor, list, onOff, parseCommandLine, positiveInt, required, str, type OptionSpecs, type Parsed } from './args.js';
 import { EXIT, EXIT_FOR_CODE } from './exit-codes.js';
+import { readInputFile } from './input-file.js';
 import { progressBar } from './progress.js';
 import { isEntryPoint, runAsProgram } from './program.js';
 import { VERSION } from './version.js';
@@ -129,14 +129,6 @@ interface Io {
   err: (line: string) => void;
 }
 
-function readPem(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw fail('BAD_INPUT', `cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
-
 function modelOptions(p: Parsed): ModelOptions {
   const maxWorkers = positiveInt(str(p, 'max-workers'), 'max-workers');
   return {
@@ -168,13 +160,13 @@ async function makeSigner(method: string, p: Parsed): Promise<Signer> {
   switch (method) {
     case 'key': {
       const password = str(p, 'password');
-      return keySigner({ privateKey: readPem(required(p, 'private-key'), 'private key'), ...(password !== undefined ? { password } : {}) });
+      return keySigner({ privateKey: readInputFile(required(p, 'private-key'), 'private key'), ...(password !== undefined ? { password } : {}) });
     }
     case 'certificate':
       return certificateSigner({
-        privateKey: readPem(required(p, 'private-key'), 'private key'),
-        signingCertificate: readPem(required(p, 'signing-certificate'), 'signing certificate'),
-        certificateChain: list(p, 'certificate-chain').map((f) => readPem(f, 'certificate chain')),
+        privateKey: readInputFile(required(p, 'private-key'), 'private key'),
+        signingCertificate: readInputFile(required(p, 'signing-certificate'), 'signing certificate'),
+        certificateChain: list(p, 'certificate-chain').map((f) => readInputFile(f, 'certificate chain')),
       });
     case 'sigstore': {
       const { sigstoreSigner } = await import('../signing/sigstore.js');
@@ -188,9 +180,9 @@ async function makeSigner(method: string, p: Parsed): Promise<Signer> {
 async function makeVerifier(method: string, p: Parsed): Promise<Verifier> {
   switch (method) {
     case 'key':
-      return keyVerifier({ publicKey: readPem(required(p, 'public-key'), 'public key') });
+      return keyVerifier({ publicKey: readInputFile(required(p, 'public-key'), 'public key') });
     case 'certificate': {
-      const anchors = list(p, 'certificate-chain').map((f) => readPem(f, 'certificate chain'));
+      const anchors = list(p, 'certificate-chain').map((f) => readInputFile(f, 'certificate chain'));
       return certificateVerifier(anchors.length ? { trustAnchors: anchors } : {});
     }
     default: {
