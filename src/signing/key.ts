@@ -1,5 +1,5 @@
 /** `key` signing (spec §2.3, §3): ECDSA over the PAE with the curve's hash, DER signature. */
-import { createPublicKey, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { dsseBundle } from '../bundle/bundle.js';
 import { ecdsaHashForKey, pae } from '../bundle/dsse.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../bundle/types.js';
@@ -17,7 +17,7 @@ export interface KeySignerOptions {
 export function keySigner(options: KeySignerOptions): Signer {
   const privateKey = loadPrivateKey(options.privateKey, options.password);
   const hash = ecdsaHashForKey(privateKey);
-  const hint = keyHint(createPublicKey(privateKey));
+  const hint = keyHint(privateKey);
   return {
     method: 'key',
     async sign(statement: Buffer): Promise<BundleJSON> {
