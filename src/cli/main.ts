@@ -4,7 +4,7 @@
  * reference `model_signing` does, prints one line per outcome (or JSON with --json), shows a
  * progress bar on a terminal, and maps error codes to documented exit codes (exit-codes.ts).
  */
-import { referenceDigest, sign, verify, type ModelOptions, type VerifyResult } from '../api.js';
+import { referenceDigest, sign, verify, type ModelOptions, type SignResult, type VerifyResult } from '../api.js';
 import { fail, isModelSealError, type ModelSealError } from '../errors.js';
 import type { ManifestDiff } from '../manifest/types.js';
 import { certificateSigner } from '../signing/certificate.js';
@@ -244,8 +244,9 @@ async function runSign(args: string[], io: Io): Promise<number> {
   const shardSize = positiveInt(str(p, 'shard-size'), 'shard-size', true);
   const signer = await makeSigner(method, p);
   const progress = progressBar('hashing');
+  let r: SignResult;
   try {
-    const r = await sign(model, {
+    r = await sign(model, {
       ...modelOptions(p),
       signer,
       signaturePath,
@@ -253,17 +254,16 @@ async function runSign(args: string[], io: Io): Promise<number> {
       ...(shardSize ? { method: 'shards' as const, shardSize } : {}),
       ...(progress ? { onProgress: progress.update } : {}),
     });
-    progress?.done();
-    const ser = r.manifest.serialization;
-    if (flag(p, 'json')) {
-      io.out(JSON.stringify({ ok: true, method, signature: signaturePath, modelName: r.manifest.modelName, rootDigest: r.manifest.rootDigest, files: r.manifest.items.length, serialization: ser }));
-    } else {
-      io.out(`Signing succeeded: wrote ${signaturePath} (${method}; ${r.manifest.items.length} ${ser.method === 'shards' ? 'shards' : 'files'}, ${ser.hashType})`);
-    }
-    return EXIT.OK;
   } finally {
     progress?.done();
   }
+  const ser = r.manifest.serialization;
+  if (flag(p, 'json')) {
+    io.out(JSON.stringify({ ok: true, method, signature: signaturePath, modelName: r.manifest.modelName, rootDigest: r.manifest.rootDigest, files: r.manifest.items.length, serialization: ser }));
+  } else {
+    io.out(`Signing succeeded: wrote ${signaturePath} (${method}; ${r.manifest.items.length} ${ser.method === 'shards' ? 'shards' : 'files'}, ${ser.hashType})`);
+  }
+  return EXIT.OK;
 }
 
 async function runVerify(args: string[], io: Io): Promise<number> {
@@ -305,14 +305,14 @@ async function runDigest(args: string[], io: Io): Promise<number> {
   if (flag(p, 'help')) return help(io, 'modelseal digest MODEL [options]', COMMAND_OPTIONS.digest!);
   const model = onlyModel(p, 'modelseal digest MODEL');
   const progress = progressBar('hashing');
+  let digest: string;
   try {
-    const digest = await referenceDigest(model, { ...modelOptions(p), ...(progress ? { onProgress: progress.update } : {}) });
-    progress?.done();
-    io.out(flag(p, 'json') ? JSON.stringify({ ok: true, digest }) : digest);
-    return EXIT.OK;
+    digest = await referenceDigest(model, { ...modelOptions(p), ...(progress ? { onProgress: progress.update } : {}) });
   } finally {
     progress?.done();
   }
+  io.out(flag(p, 'json') ? JSON.stringify({ ok: true, digest }) : digest);
+  return EXIT.OK;
 }
 
 function help(io: Io, usage: string, specs: OptionSpecs): number {
