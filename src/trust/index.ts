@@ -8,11 +8,12 @@
  *   cached; offline, the cached root (if any) or the shipped one is used, and the caller is told which.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientTrustConfig, ServiceSelector, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
+import { writeFileAtomic } from '../api.js';
 import { modelsealCacheDir } from '../cache-dir.js';
 import { fail } from '../errors.js';
 
@@ -212,9 +213,9 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
       );
       try {
         mkdirSync(cacheDir, { recursive: true });
-        const tmp = `${cachedRootPath}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify({ fetchedAt: new Date().toISOString(), trustedRoot: TrustedRoot.toJSON(root) }), { mode: 0o644 });
-        renameSync(tmp, cachedRootPath);
+        // A fresh temp name opened exclusively (no file planted under a predictable name is
+        // followed), mode 0644 (which cacheWritableByOthers requires of it).
+        writeFileAtomic(cachedRootPath, JSON.stringify({ fetchedAt: new Date().toISOString(), trustedRoot: TrustedRoot.toJSON(root) }));
       } catch {
         /* caching is best effort */
       }
