@@ -10,7 +10,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unl
 import { basename, dirname, join, resolve } from 'node:path';
 import { checkMaterialForMethod, parseBundle, serializeBundle } from './bundle/bundle.js';
 import type { BundleJSON } from './bundle/types.js';
-import { fail } from './errors.js';
+import { fail, fsErrorText } from './errors.js';
 import { hashJobs } from './hashing/engine.js';
 import type { HashJob } from './hashing/types.js';
 import { compareManifests, describeDiff } from './manifest/compare.js';
@@ -210,7 +210,7 @@ export function writeFileAtomic(path: string, data: string | Buffer): void {
     } catch {
       /* never created */
     }
-    throw fail('BAD_INPUT', `cannot write signature '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw fail('BAD_INPUT', `cannot write signature '${path}': ${fsErrorText(e)}`);
   }
 }
 
@@ -240,7 +240,7 @@ function loadBundle(options: VerifyOptions): BundleJSON {
   try {
     text = readFileSync(options.signaturePath);
   } catch (e) {
-    throw fail('BAD_BUNDLE', `cannot read signature '${options.signaturePath}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw fail('BAD_BUNDLE', `cannot read signature '${options.signaturePath}': ${fsErrorText(e)}`);
   }
   return parseBundle(text);
 }

@@ -36,6 +36,12 @@ export function isModelSealError(e: unknown): e is ModelSealError {
   return e instanceof ModelSealError;
 }
 
+/** A failed file-system call in one word for messages: its errno code (ENOENT, EACCES...), else the error's text. */
+export function fsErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code ? String(code) : String(e);
+}
+
 /** Shorthand used throughout: `throw fail('BAD_INPUT', '...')`. */
 export function fail(code: ErrorCode, message: string, options?: { cause?: unknown; details?: unknown }): ModelSealError {
   return new ModelSealError(code, message, options);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fail } from '../errors.js';
+import { fail, fsErrorText } from '../errors.js';
 
 /**
  * The text of a file named on the command line (a key, a certificate). BAD_INPUT when it cannot
@@ -9,6 +9,6 @@ export function readInputFile(path: string, what?: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw fail('BAD_INPUT', `cannot read ${what ? `${what} ` : ''}'${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw fail('BAD_INPUT', `cannot read ${what ? `${what} ` : ''}'${path}': ${fsErrorText(e)}`);
   }
 }

@@ -8,7 +8,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import { fail } from '../errors.js';
+import { fail, fsErrorText } from '../errors.js';
 import { compareCodePoint } from '../manifest/order.js';
 
 /** Excluded at the top level unless `ignoreGitPaths` is false (the reference's defaults). */
@@ -43,11 +43,6 @@ export interface WalkResult {
   files: ModelFile[];
   /** Excluded roots relative to the model, as the bundle records them (`ignore_paths`). */
   excluded: string[];
-}
-
-function describeFsError(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return err.code ? `${err.code}` : String(e);
 }
 
 /** The model's name as the reference writes it into `subject[0].name` (spec §6.4). */
@@ -131,7 +126,7 @@ function followSymlink(name: string, abs: string, dirAbs: string, realRoot: stri
     target = realpathSync(abs);
     st = statSync(abs);
   } catch (e) {
-    throw fail('BAD_INPUT', `cannot use '${name}': broken symlink (${describeFsError(e)})`);
+    throw fail('BAD_INPUT', `cannot use '${name}': broken symlink (${fsErrorText(e)})`);
   }
   const relTarget = relative(realRoot, target);
   const dirReal = realpathSync(dirAbs);
@@ -176,7 +171,7 @@ function openRoot(modelPath: string, allowSymlinks: boolean): { root: string; re
   try {
     lst = lstatSync(root);
   } catch (e) {
-    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
+    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${fsErrorText(e)}`);
   }
   if (lst.isSymbolicLink() && !allowSymlinks) {
     throw fail('BAD_INPUT', `cannot use '${modelPath}' because it is a symlink (pass --allow-symlinks to follow it)`);
@@ -184,7 +179,7 @@ function openRoot(modelPath: string, allowSymlinks: boolean): { root: string; re
   try {
     return { root, st: statSync(root), realRoot: realpathSync(root) };
   } catch (e) {
-    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${describeFsError(e)}`);
+    throw fail('BAD_INPUT', `cannot read model path '${modelPath}': ${fsErrorText(e)}`);
   }
 }
 
@@ -258,7 +253,7 @@ export function walkModel(modelPath: string, options: WalkOptions = {}): WalkRes
     try {
       entries = readdirSync(dirAbs, { encoding: 'buffer' });
     } catch (e) {
-      throw fail('BAD_INPUT', `cannot read directory '${dirName || '.'}': ${describeFsError(e)}`);
+      throw fail('BAD_INPUT', `cannot read directory '${dirName || '.'}': ${fsErrorText(e)}`);
     }
     for (const raw of entries) {
       const entry = decodeName(raw, dirName);
@@ -269,7 +264,7 @@ export function walkModel(modelPath: string, options: WalkOptions = {}): WalkRes
       try {
         lst = lstatSync(abs);
       } catch (e) {
-        throw fail('BAD_INPUT', `cannot read '${name}': ${describeFsError(e)}`);
+        throw fail('BAD_INPUT', `cannot read '${name}': ${fsErrorText(e)}`);
       }
       if (lst.isSymbolicLink()) {
         const linked = followSymlink(name, abs, dirAbs, realRoot, allowSymlinks);
