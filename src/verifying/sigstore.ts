@@ -10,8 +10,6 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import type { Bundle } from '@sigstore/bundle';
 import { Verifier as SigstoreJsVerifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { SignedEntity } from '@sigstore/verify';
-
-type SignatureContent = SignedEntity['signature'];
 import { createHash, createVerify, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -21,8 +19,10 @@ import { fail, ModelSealError } from '../errors.js';
 import { resolveTrustedRoot, type TrustOptions } from '../trust/index.js';
 import type { SignerInfo, Verifier, VerifiedSignature } from './verifier.js';
 
-/** Options of keyless verification (mirrors the reference's `verify sigstore` flags). */
+type SignatureContent = SignedEntity['signature'];
+
 /**
+ * Options of keyless verification (mirrors the reference's `verify sigstore` flags).
  * The trust options (TrustOptions: `useStaging`, `trustConfig`, TUF refresh and cache) apply as for
  * signing, except that for verification `trustConfig` wins over `useStaging` (as the reference).
  */
