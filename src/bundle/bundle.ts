@@ -45,9 +45,17 @@ function parseJson(text: string): unknown {
   }
 }
 
+const MATERIAL_KINDS = ['publicKey', 'x509CertificateChain', 'certificate'] as const;
+type MaterialKind = (typeof MATERIAL_KINDS)[number];
+
+/** The kinds of verification material present (non-null), in the order above. */
+function presentMaterialKinds(material: Record<string, unknown>): MaterialKind[] {
+  return MATERIAL_KINDS.filter((k) => material[k] !== undefined && material[k] !== null);
+}
+
 function checkMaterial(material: unknown): void {
   if (!isObject(material)) bad('the bundle has no verificationMaterial');
-  const kinds = (['publicKey', 'x509CertificateChain', 'certificate'] as const).filter((k) => material[k] !== undefined && material[k] !== null);
+  const kinds = presentMaterialKinds(material);
   if (kinds.length === 0) bad('verificationMaterial holds no publicKey, x509CertificateChain or certificate');
   if (kinds.length > 1) bad(`verificationMaterial holds more than one kind of material (${kinds.join(', ')})`);
   const tlogEntries = material.tlogEntries;
@@ -109,17 +117,16 @@ export function parseBundle(input: string | Buffer | unknown): BundleJSON {
   return value as unknown as BundleJSON;
 }
 
-const MATERIAL_NAME = {
+const MATERIAL_NAME: Record<MaterialKind, string> = {
   publicKey: 'a public key',
   x509CertificateChain: 'a certificate chain',
   certificate: 'a Sigstore certificate',
-} as const;
+};
 const METHOD_FOR_MATERIAL = { publicKey: 'key', x509CertificateChain: 'certificate', certificate: 'sigstore' } as const;
 const MATERIAL_FOR_METHOD = { key: 'publicKey', certificate: 'x509CertificateChain', sigstore: 'certificate' } as const;
 
-function materialKind(bundle: BundleJSON): keyof typeof MATERIAL_NAME | undefined {
-  const material = bundle.verificationMaterial;
-  return (Object.keys(MATERIAL_NAME) as (keyof typeof MATERIAL_NAME)[]).find((k) => material[k] !== undefined && material[k] !== null);
+function materialKind(bundle: BundleJSON): MaterialKind | undefined {
+  return presentMaterialKinds(bundle.verificationMaterial as Record<string, unknown>)[0];
 }
 
 /**
