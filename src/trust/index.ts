@@ -15,7 +15,7 @@ import { ClientTrustConfig, ServiceSelector, SigningConfig, TrustedRoot } from '
 import { getTrustedRoot } from '@sigstore/tuf';
 import { writeFileAtomic } from '../api.js';
 import { modelsealCacheDir } from '../cache-dir.js';
-import { fail } from '../errors.js';
+import { fail, fsErrorText } from '../errors.js';
 
 export const CLIENT_TRUST_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.clienttrustconfig.v0.1+json';
 export const PUBLIC_GOOD_TUF_URL = 'https://tuf-repo-cdn.sigstore.dev';
@@ -80,7 +80,7 @@ function readJson(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw fail('BAD_INPUT', `cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw fail('BAD_INPUT', `cannot read ${what} '${path}': ${fsErrorText(e)}`);
   }
   try {
     return JSON.parse(text);
@@ -172,7 +172,7 @@ function initialRootKey(tufRootPath: string): string {
   try {
     bytes = readFileSync(tufRootPath);
   } catch (e) {
-    throw fail('BAD_INPUT', `cannot read the TUF root '${tufRootPath}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw fail('BAD_INPUT', `cannot read the TUF root '${tufRootPath}': ${fsErrorText(e)}`);
   }
   return 'root-' + createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }

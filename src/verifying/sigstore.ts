@@ -15,7 +15,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { pae } from '../bundle/dsse.js';
 import type { BundleJSON } from '../bundle/types.js';
-import { fail, ModelSealError } from '../errors.js';
+import { fail, fsErrorText, ModelSealError } from '../errors.js';
 import { resolveTrustedRoot, type TrustOptions } from '../trust/index.js';
 import type { SignerInfo, Verifier, VerifiedSignature } from './verifier.js';
 
@@ -269,7 +269,7 @@ async function signatureValidOverFile(path: string, key: KeyObject, signature: B
   try {
     await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), v);
   } catch (e) {
-    throw fail('BAD_INPUT', `cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw fail('BAD_INPUT', `cannot read '${path}': ${fsErrorText(e)}`);
   }
   try {
     return v.verify(key, signature);
