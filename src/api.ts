@@ -81,7 +81,15 @@ export interface VerifyResult {
   diff: ManifestDiff;
 }
 
-function checkHashOptions(o: HashModelOptions): { method: SerializationMethod; algorithm: HashAlgorithm; shardSize?: number } {
+/** How resources are hashed: from the caller's options when signing, from the bundle when verifying. */
+interface HashSettings {
+  method: SerializationMethod;
+  algorithm: HashAlgorithm;
+  /** Present iff method is 'shards'. */
+  shardSize?: number;
+}
+
+function checkHashOptions(o: HashModelOptions): HashSettings {
   const method = o.method ?? 'files';
   if (method !== 'files' && method !== 'shards') throw fail('USAGE', `unknown serialization method '${String(method)}' (files or shards)`);
   const algorithm = o.hashAlgorithm ?? 'sha256';
@@ -116,7 +124,7 @@ function jobsFor(files: ModelFile[], method: SerializationMethod, shardSize?: nu
 
 async function hashFiles(
   files: ModelFile[],
-  s: { method: SerializationMethod; algorithm: HashAlgorithm; shardSize?: number },
+  s: HashSettings,
   o: ModelOptions,
 ): Promise<ManifestItem[]> {
   const { jobs, names } = jobsFor(files, s.method, s.shardSize);
@@ -273,7 +281,7 @@ export async function verify(modelPath: string, options: VerifyOptions): Promise
   const verified = await options.verifier.verify(bundle);
   const expected = decodeStatement(verified.payload);
   const ser = expected.serialization;
-  const s = { method: ser.method, algorithm: ser.hashType, ...(ser.shardSize !== undefined ? { shardSize: ser.shardSize } : {}) };
+  const s: HashSettings = { method: ser.method, algorithm: ser.hashType, ...(ser.shardSize !== undefined ? { shardSize: ser.shardSize } : {}) };
   const wo = walkOptions(options, ser.allowSymlinks, ser.ignorePaths);
 
   let files: ModelFile[];
