@@ -277,6 +277,9 @@ function extraPartsOfSignedFiles(extra: readonly string[], signed: readonly Mani
 export async function verify(modelPath: string, options: VerifyOptions): Promise<VerifyResult> {
   const bundle = loadBundle(options);
   if (bundle.messageSignature) return verifyPlainSigstoreBundle(modelPath, bundle, options);
+  // The built-in verifiers parse and check the material again: they are public and may be called
+  // alone. Checking here too keeps the material-for-method rule for any other Verifier; both
+  // checks are structural walks of a small JSON object, nothing beside the hashing.
   checkMaterialForMethod(bundle, options.verifier.method);
   const verified = await options.verifier.verify(bundle);
   const expected = decodeStatement(verified.payload);
