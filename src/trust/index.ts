@@ -5,7 +5,8 @@
  * - `trustConfig` (a Sigstore ClientTrustConfig JSON file) names a private Sigstore.
  * - Otherwise public-good (or staging with `useStaging`). The public-good trusted root ships in
  *   `trust/public-good/` and is refreshed through TUF when the network allows, with the result
- *   cached; offline, the cached root (if any) or the shipped one is used, and the caller is told which.
+ *   cached; offline, the cached root (if any, and only this user could have written it) or the
+ *   shipped one is used, and the caller is told which.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
