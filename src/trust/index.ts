@@ -156,7 +156,7 @@ function cacheWritableByOthers(path: string): string | undefined {
   try {
     st = statSync(path);
   } catch {
-    return undefined; // unreadable: the reader below falls through to the shipped root
+    return undefined; // absent or unreadable: the reader below falls through to the shipped root
   }
   if (st.uid !== process.getuid()) return `${path} is owned by uid ${st.uid}`;
   if (st.mode & 0o022) return `${path} is writable by group or others`;
@@ -225,7 +225,7 @@ export async function resolveTrustedRoot(options: TrustOptions = {}): Promise<Re
       why = `TUF refresh failed: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
-  const distrust = existsSync(cachedRootPath) ? cacheWritableByOthers(cachedRootPath) : undefined;
+  const distrust = cacheWritableByOthers(cachedRootPath);
   if (distrust) why += `; cached root ignored: ${distrust}`;
   else if (existsSync(cachedRootPath)) {
     try {
