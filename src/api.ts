@@ -34,6 +34,12 @@ export interface ModelOptions {
   allowSymlinks?: boolean;
   /** Cap on hashing threads (the reference's max_workers). */
   maxWorkers?: number;
+  /**
+   * Whether the calling thread hashes too (default true: fastest for a CLI). A server passes false
+   * so its event loop keeps answering requests while a model is verified: all hashing then runs
+   * in worker threads.
+   */
+  useMainThread?: boolean;
   /** Progress in bytes hashed so far, out of the total. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   signal?: AbortSignal;
@@ -139,6 +145,7 @@ async function hashFiles(
   const digests = await hashJobs(jobs, {
     algorithm: s.algorithm,
     ...(o.maxWorkers !== undefined ? { maxWorkers: o.maxWorkers } : {}),
+    ...(o.useMainThread !== undefined ? { useMainThread: o.useMainThread } : {}),
     ...(onProgress ? { onProgress } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
@@ -330,7 +337,10 @@ async function verifyPlainSigstoreBundle(modelPath: string, bundle: BundleJSON, 
   const walked = walkModel(modelPath, { ignoreGitPaths: false, allowSymlinks: options.allowSymlinks === true });
   if (!walked.singleFile) throw fail('BAD_BUNDLE', 'a plain Sigstore bundle signs a single file, but the model is a directory');
   const file = walked.files[0]!;
-  const [digest] = await hashJobs([{ path: file.path, start: 0, end: file.size }], { algorithm: 'sha256' });
+  const [digest] = await hashJobs([{ path: file.path, start: 0, end: file.size }], {
+    algorithm: 'sha256',
+    ...(options.useMainThread !== undefined ? { useMainThread: options.useMainThread } : {}),
+  });
   const signer = await options.verifier.verifyFileBundle(bundle, { path: file.path, sha256: Buffer.from(digest!, 'hex') });
   const item: ManifestItem = { name: file.name, algorithm: 'sha256', digest: digest! };
   return {

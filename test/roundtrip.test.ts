@@ -136,6 +136,14 @@ describe('what the API records and enforces', () => {
     await assert.rejects(verify(root, { verifier: keyVerifier({ publicKey: pub }), signaturePath: join(root, 'nope.sig') }), { code: 'BAD_BUNDLE' });
   });
 
+  test('hashing only in worker threads (useMainThread: false, as the server does) gives the same manifest', async () => {
+    const root = makeModel(MODEL_FILES);
+    const inline = await hash(root, { method: 'shards', shardSize: 1000 });
+    const workers = await hash(root, { method: 'shards', shardSize: 1000, useMainThread: false });
+    assert.deepEqual(workers.items, inline.items);
+    assert.equal(workers.rootDigest, inline.rootDigest);
+  });
+
   test('a file that grows while the model is hashed is refused (the appended bytes were never read)', async () => {
     const { pub, priv } = keyPair('prime256v1');
     const root = makeModel({ 'big.bin': Buffer.alloc(3 << 20, 1), 'small.bin': 's' });

@@ -102,7 +102,8 @@ async function verifyWithEntry(
   const errors: string[] = [];
   for (const c of candidates) {
     try {
-      const result = await verifyFn(dir, { verifier: c.verifier, signaturePath: sigPath, bundle: text });
+      // Hashing stays off the event loop: the server keeps answering while a model is verified.
+      const result = await verifyFn(dir, { verifier: c.verifier, signaturePath: sigPath, bundle: text, useMainThread: false });
       const sharded = result.manifest.serialization.method === 'shards';
       const files = new Set(result.manifest.items.map((i) => fileOfItem(i.name, sharded)));
       const digests = new Map(sharded ? [] : result.manifest.items.map((i) => [i.name, { algorithm: result.manifest.serialization.hashType, digest: i.digest }] as const));
