@@ -19,5 +19,12 @@ if (files.length === 0) {
 }
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((f) => filter.some((s) => f.includes(s))) : files;
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...selected], { stdio: 'inherit' });
+// A watchdog for the whole run: a test process stuck in native code (no JS timer can fire there)
+// must fail the run in minutes, not hold CI until its own limit.
+const LIMIT_MS = 20 * 60 * 1000;
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...selected], { stdio: 'inherit', timeout: LIMIT_MS, killSignal: 'SIGKILL' });
+if (r.error && r.error.code === 'ETIMEDOUT') {
+  console.error(`test run stopped: still running after ${LIMIT_MS / 60000} minutes (a test process is stuck)`);
+  process.exit(1);
+}
 process.exit(r.status ?? 1);

@@ -3,7 +3,7 @@
  * @sigstore/mock, served by node:http on 127.0.0.1 (port 0), plus the ClientTrustConfig that
  * points at them. TEST CODE ONLY: @sigstore/mock loads nock, which patches http globally.
  */
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -137,7 +137,15 @@ export async function startLocalSigstore(options: LocalSigstoreOptions = {}): Pr
   const host = `127.0.0.1:${port}`;
   const url = `http://${host}`;
 
-  const kp = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  // The mock exports these keys to JWK. On Node 20, exporting a key to JWK while the garbage
+  // collector destroys the job that generated it deadlocks the process (seen: main thread in
+  // ExportJWKEcKey -> GC -> ~KeyGenJob waiting on the key's mutex). Keys re-imported from PEM
+  // share nothing with their generation job.
+  const generated = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const kp = {
+    privateKey: createPrivateKey(generated.privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    publicKey: createPublicKey(generated.publicKey.export({ type: 'spki', format: 'pem' })),
+  };
   // One clock on a whole second for every service: the mock TSA writes GeneralizedTime fractions
   // with trailing zeros stripped (".5Z"), which @sigstore/core's parser rejects (it wants 3 digits).
   // The services keep this Date object and read it on every request, so it is set after the CA and
