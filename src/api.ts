@@ -337,20 +337,17 @@ async function verifyPlainSigstoreBundle(modelPath: string, bundle: BundleJSON, 
   const walked = walkModel(modelPath, { ignoreGitPaths: false, allowSymlinks: options.allowSymlinks === true });
   if (!walked.singleFile) throw fail('BAD_BUNDLE', 'a plain Sigstore bundle signs a single file, but the model is a directory');
   const file = walked.files[0]!;
-  const [digest] = await hashJobs([{ path: file.path, start: 0, end: file.size }], {
-    algorithm: 'sha256',
-    ...(options.useMainThread !== undefined ? { useMainThread: options.useMainThread } : {}),
-  });
-  const signer = await options.verifier.verifyFileBundle(bundle, { path: file.path, sha256: Buffer.from(digest!, 'hex') });
-  const item: ManifestItem = { name: file.name, algorithm: 'sha256', digest: digest! };
+  // The same hashing path as every model (thread options, progress, abort, the size re-check).
+  const [item] = await hashFiles([file], { method: 'files', algorithm: 'sha256' }, options);
+  const signer = await options.verifier.verifyFileBundle(bundle, { path: file.path, sha256: Buffer.from(item!.digest, 'hex') });
   return {
     method: options.verifier.method,
     signer,
     manifest: {
       modelName: file.name,
       serialization: { method: 'files', hashType: 'sha256', allowSymlinks: false },
-      items: [item],
-      rootDigest: rootDigest([item]),
+      items: [item!],
+      rootDigest: rootDigest([item!]),
     },
     filesCompared: 1,
     diff: { changed: [], missing: [], extra: [] },
